@@ -1,0 +1,33 @@
+/** Plain-text tables and number formatting for the benchmark's output (Markdown-compatible). */
+
+/** A Markdown table: header row, alignment row, then rows; numbers right-aligned. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const numeric = header.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+\s*%?$|^—$/.test(r[i])),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (numeric[i] ? `${"-".repeat(w + 1)}:` : `${"-".repeat(w + 2)}`)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/** An integer with thousands separators. */
+export function int(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** A fixed-decimals number. */
+export function fixed(n: number, digits = 2): string {
+  return n.toFixed(digits);
+}
+
+/** A ratio as a percentage. */
+export function pct(ratio: number): string {
+  return `${(ratio * 100).toFixed(0)}%`;
+}
+
+/** "PASS"/"FAIL". */
+export function verdict(ok: boolean): string {
+  return ok ? "PASS" : "FAIL";
+}

@@ -1,0 +1,418 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { versionPrefix } from "../../serving/src/model/manifest";
+import {
+  cpuCores,
+  cpuQuantityProblem,
+  memoryQuantityProblem,
+  MIN_SERVING_MEMORY,
+  servingResourceDefaults,
+} from "../servingResources";
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  shutdownTimeoutSeconds,
+  terminationGracePeriodSeconds,
+  type Color,
+} from "../traffic";
+
+/** Base name of every object of a color: `model-server-blue`, `model-server-green`. */
+export const APP_NAME = "model-server";
+/** Label that says which color an object belongs to. */
+export const COLOR_LABEL = "serving.onnx-eks-serving/color";
+/** Where the server caches downloaded models (an emptyDir). */
+export const MODEL_CACHE_DIR = "/var/cache/models";
+/** The uid the image runs as (serving/Dockerfile). */
+export const SERVER_UID = 10001;
+
+/** The NVIDIA device plugin's resource name. */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
+export interface ServingColorArgs {
+  /** Which color this is; part of every name and label. */
+  readonly color: Color;
+  /** Namespace to create everything in (the ServingNamespace). */
+  readonly namespace: pulumi.Input<string>;
+  /** ServiceAccount the pods run as (`model-server`, IRSA-annotated). */
+  readonly serviceAccountName: pulumi.Input<string>;
+  /** Server image, by digest (`<repo>@sha256:...`). */
+  readonly image: pulumi.Input<string>;
+  /** Model bucket; pods fetch `s3://<bucket>/models/<modelName>/<modelVersion>/`. */
+  readonly modelBucketName: pulumi.Input<string>;
+  /** Registered model name. */
+  readonly modelName: string;
+  /** Model version to serve; "" (or absent) only allowed with `replicas: 0`. Default: "". */
+  readonly modelVersion?: string;
+  /** Pods to run, and the HPA's floor. 0 keeps every object but runs no pod (and no HPA). */
+  readonly replicas: number;
+  /** The HPA's ceiling; at least `replicas` and 1. */
+  readonly maxReplicas: number;
+  /** The color's ALB target group; the TargetGroupBinding registers pod IPs in it. */
+  readonly targetGroupArn: pulumi.Input<string>;
+  /** AWS region, for the S3 client (AWS_REGION). */
+  readonly region: pulumi.Input<string>;
+  /** Port the server listens on (PORT) and the Service exposes. Default: 8080. */
+  readonly servingPort?: number;
+  /** Request one NVIDIA GPU per pod and schedule on GPU nodes; false = CPU-only. Default: true. */
+  readonly gpuEnabled?: boolean;
+  /** Node labels of the GPU node group, used as nodeSelector when gpuEnabled. Default: {}. */
+  readonly gpuNodeSelector?: Readonly<Record<string, string>>;
+  /** Taint key of the GPU nodes, tolerated (NoSchedule) when gpuEnabled. Default: "nvidia.com/gpu". */
+  readonly gpuTaintKey?: string;
+  /**
+   * CPU request per pod (Kubernetes quantity; no CPU limit, to avoid throttling).
+   * Default: "2" with gpuEnabled, "500m" without (SERVING_RESOURCE_DEFAULTS).
+   */
+  readonly cpu?: string;
+  /** Memory request and limit per pod (Kubernetes quantity). Default: "4Gi" with gpuEnabled, "1Gi" without. */
+  readonly memory?: string;
+  /** Size limit of the model cache emptyDir (Kubernetes quantity). Default: "20Gi". */
+  readonly modelCacheSizeLimit?: string;
+  /** Seconds the preStop hook sleeps so the ALB deregisters the pod first. Default: 15. */
+  readonly preStopDelaySeconds?: number;
+  /** Seconds the server keeps accepting after SIGTERM (DRAIN_DELAY_SECONDS). Default: 5. */
+  readonly drainDelaySeconds?: number;
+  /** Per-request deadline of the server (REQUEST_TIMEOUT_MS). Default: 10000. */
+  readonly requestTimeoutMs?: number;
+  /** HPA target average CPU utilization, percent of the request. Default: 70. */
+  readonly targetCpuUtilizationPercent?: number;
+  /** Server log level (LOG_LEVEL). Default: "info". */
+  readonly logLevel?: string;
+  /** Value of app.kubernetes.io/part-of. Default: "onnx-eks-serving". */
+  readonly partOf?: string;
+  /**
+   * What the TargetGroupBinding waits for: the load balancer controller's Helm release (its
+   * CRDs and webhooks). Default: none.
+   */
+  readonly bindingDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * What the Deployment waits for besides this color's binding: the listener rule that keeps
+   * the target group in use (else the readiness gate never turns true) and, for the bundled
+   * version, the seeded model objects. Default: none.
+   */
+  readonly rolloutDependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Checks the arguments before anything is created; each message names the argument. */
+export function servingColorArgProblems(args: ServingColorArgs): string[] {
+  const p: string[] = [];
+  const c = args.color;
+  const int = (v: number, min: number, max: number): boolean => Number.isInteger(v) && v >= min && v <= max;
+  if (!int(args.replicas, 0, 1000))
+    p.push(`${c}.replicas must be an integer from 0 to 1000, got ${args.replicas}`);
+  if (!int(args.maxReplicas, Math.max(1, args.replicas), 1000)) {
+    p.push(
+      `${c}.maxReplicas must be an integer from max(1, ${c}.replicas = ${args.replicas}) to 1000, got ${args.maxReplicas}`,
+    );
+  }
+  if (args.replicas > 0 && (args.modelVersion ?? "") === "") {
+    p.push(`${c}.modelVersion must be set when ${c}.replicas is ${args.replicas}`);
+  }
+  const defaults = servingResourceDefaults(args.gpuEnabled ?? true);
+  for (const problem of [
+    cpuQuantityProblem("servingCpu", args.cpu ?? defaults.cpu),
+    memoryQuantityProblem("servingMemory", args.memory ?? defaults.memory, MIN_SERVING_MEMORY),
+    memoryQuantityProblem("modelCacheSizeLimit", args.modelCacheSizeLimit ?? "20Gi"),
+  ]) {
+    if (problem !== undefined) p.push(problem);
+  }
+  const util = args.targetCpuUtilizationPercent ?? 70;
+  if (!int(util, 1, 100)) p.push(`targetCpuUtilizationPercent must be an integer from 1 to 100, got ${util}`);
+  return p;
+}
+
+/** INTRA_OP_THREADS from the CPU request, so onnxruntime does not spawn a thread per node core. */
+export function intraOpThreads(cpu: string): number {
+  const cores = cpuCores(cpu);
+  if (cores === undefined) return 0;
+  return Math.max(1, Math.floor(cores));
+}
+
+/**
+ * One serving color: Deployment, Service, TargetGroupBinding, PodDisruptionBudget and (with
+ * pods) a HorizontalPodAutoscaler. Instantiated once per color; nothing here depends on which
+ * color is live or on the canary share, so a flip never touches these objects.
+ *
+ * Ordering, so that a color's pods are Ready only when healthy in the ALB:
+ * Service -> TargetGroupBinding (needs the controller) -> Deployment. The controller's webhook
+ * injects the target-health readiness gate at pod creation only if a binding already selects
+ * the pod, and Pulumi awaits the Deployment until its pods are Ready, gates included.
+ */
+export class ServingColor extends pulumi.ComponentResource {
+  public readonly color: Color;
+  public readonly deployment: k8s.apps.v1.Deployment;
+  public readonly service: k8s.core.v1.Service;
+  /** elbv2.k8s.aws/v1beta1 TargetGroupBinding: Service -> this color's target group. */
+  public readonly targetGroupBinding: k8s.apiextensions.CustomResource;
+  public readonly podDisruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+  /** Absent when replicas is 0 (an HPA cannot scale from or to zero by default). */
+  public readonly horizontalPodAutoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
+  /** Labels that select this color's pods. */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
+  /** `s3://<bucket>/models/<name>/<version>/`, or undefined without a model version. */
+  public readonly modelUri?: pulumi.Output<string>;
+
+  constructor(name: string, args: ServingColorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("onnx-eks-serving:serving:ServingColor", name, {}, opts);
+    const problems = servingColorArgProblems(args);
+    if (problems.length > 0) throw new Error(`ServingColor ${name}: ${problems.join("; ")}`);
+
+    const color = args.color;
+    this.color = color;
+    const objectName = `${APP_NAME}-${color}`;
+    const port = args.servingPort ?? 8080;
+    const gpu = args.gpuEnabled ?? true;
+    const defaults = servingResourceDefaults(gpu);
+    const cpu = args.cpu ?? defaults.cpu;
+    const memory = args.memory ?? defaults.memory;
+    const modelVersion = args.modelVersion ?? "";
+    const timings = {
+      preStopDelaySeconds: args.preStopDelaySeconds ?? 15,
+      drainDelaySeconds: args.drainDelaySeconds ?? 5,
+      requestTimeoutMs: args.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    };
+
+    // Stable labels: no model version, so only the Deployment changes with the version.
+    this.selectorLabels = Object.freeze({
+      "app.kubernetes.io/name": APP_NAME,
+      "app.kubernetes.io/instance": objectName,
+      [COLOR_LABEL]: color,
+    });
+    const labels = {
+      ...this.selectorLabels,
+      "app.kubernetes.io/component": "inference",
+      "app.kubernetes.io/part-of": args.partOf ?? "onnx-eks-serving",
+      "app.kubernetes.io/managed-by": "pulumi",
+    };
+    const versionedLabels = modelVersion ? { ...labels, "app.kubernetes.io/version": modelVersion } : labels;
+    const meta = { namespace: args.namespace, labels };
+    const parent = { parent: this };
+
+    this.service = new k8s.core.v1.Service(
+      `${name}-svc`,
+      {
+        metadata: { ...meta, name: objectName },
+        spec: {
+          type: "ClusterIP",
+          selector: { ...this.selectorLabels },
+          ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      parent,
+    );
+
+    this.targetGroupBinding = new k8s.apiextensions.CustomResource(
+      `${name}-tgb`,
+      {
+        apiVersion: "elbv2.k8s.aws/v1beta1",
+        kind: "TargetGroupBinding",
+        metadata: { ...meta, name: objectName },
+        spec: {
+          serviceRef: { name: this.service.metadata.name, port },
+          targetGroupARN: args.targetGroupArn,
+          targetType: "ip",
+          // No `networking` block: Pulumi owns the security-group rules, the controller only
+          // registers and deregisters targets.
+        },
+      },
+      { parent: this, dependsOn: args.bindingDependsOn ?? [] },
+    );
+
+    if (modelVersion) {
+      const prefix = versionPrefix(args.modelName, modelVersion);
+      this.modelUri = pulumi.interpolate`s3://${args.modelBucketName}/${prefix}`;
+    }
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "PORT", value: String(port) },
+      { name: "HOST", value: "0.0.0.0" },
+      { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
+      ...(this.modelUri
+        ? [
+            { name: "MODEL_URI", value: this.modelUri },
+            { name: "MODEL_NAME", value: args.modelName },
+            { name: "MODEL_VERSION", value: modelVersion },
+          ]
+        : []),
+      { name: "MODEL_CACHE_DIR", value: MODEL_CACHE_DIR },
+      { name: "EXECUTION_PROVIDERS", value: gpu ? "cuda,cpu" : "cpu" },
+      { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },
+      { name: "REQUEST_TIMEOUT_MS", value: String(timings.requestTimeoutMs) },
+      { name: "DRAIN_DELAY_SECONDS", value: String(timings.drainDelaySeconds) },
+      { name: "SHUTDOWN_TIMEOUT_SECONDS", value: String(shutdownTimeoutSeconds(timings)) },
+      { name: "AWS_REGION", value: args.region },
+    ];
+
+    const probe = (
+      path: string,
+      periodSeconds: number,
+      timeoutSeconds: number,
+      failureThreshold: number,
+    ) => ({
+      httpGet: { path, port: "http", scheme: "HTTP" },
+      periodSeconds,
+      timeoutSeconds,
+      failureThreshold,
+    });
+    const restricted = {
+      runAsNonRoot: true,
+      runAsUser: SERVER_UID,
+      runAsGroup: SERVER_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+    };
+    const spread = (topologyKey: string) => ({
+      topologyKey,
+      maxSkew: 1,
+      // ScheduleAnyway: a small GPU pool may sit in one zone; spreading must not block a rollout.
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: { ...this.selectorLabels } },
+      // Spread each ReplicaSet on its own, so a rollout's new pods spread too.
+      matchLabelKeys: ["pod-template-hash"],
+    });
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { namespace: args.namespace, name: objectName, labels: versionedLabels },
+        spec: {
+          // Set explicitly: Pulumi awaits this many Ready pods (readiness gates included) before
+          // anything that depends on the Deployment, such as a listener weight, may change.
+          replicas: args.replicas,
+          selector: { matchLabels: { ...this.selectorLabels } },
+          revisionHistoryLimit: 5,
+          // Model download + CUDA start-up can be slow; the startup probe allows 10 minutes.
+          progressDeadlineSeconds: 900,
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+          template: {
+            metadata: {
+              labels: versionedLabels,
+              annotations: {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(port),
+                "prometheus.io/path": "/metrics",
+              },
+            },
+            spec: {
+              serviceAccountName: args.serviceAccountName,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              terminationGracePeriodSeconds: terminationGracePeriodSeconds(timings),
+              securityContext: { ...restricted, fsGroup: SERVER_UID },
+              ...(gpu
+                ? {
+                    nodeSelector: { ...args.gpuNodeSelector },
+                    tolerations: [
+                      { key: args.gpuTaintKey ?? GPU_RESOURCE, operator: "Exists", effect: "NoSchedule" },
+                    ],
+                  }
+                : {}),
+              topologySpreadConstraints: [
+                spread("topology.kubernetes.io/zone"),
+                spread("kubernetes.io/hostname"),
+              ],
+              containers: [
+                {
+                  name: "server",
+                  image: args.image,
+                  imagePullPolicy: "IfNotPresent",
+                  ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                  env,
+                  resources: {
+                    requests: { cpu, memory, ...(gpu ? { [GPU_RESOURCE]: "1" } : {}) },
+                    limits: { memory, ...(gpu ? { [GPU_RESOURCE]: "1" } : {}) },
+                  },
+                  // /ready turns 200 after download, sha256 check, session and warm-up.
+                  startupProbe: probe("/ready", 10, 5, 60),
+                  readinessProbe: { ...probe("/ready", 5, 3, 2), successThreshold: 1 },
+                  livenessProbe: probe("/health", 10, 5, 3),
+                  lifecycle: {
+                    // Keep serving while the controller deregisters the pod from the target group.
+                    preStop: { sleep: { seconds: timings.preStopDelaySeconds } },
+                  },
+                  securityContext: {
+                    ...restricted,
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                  volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "model-cache", mountPath: MODEL_CACHE_DIR },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                { name: "model-cache", emptyDir: { sizeLimit: args.modelCacheSizeLimit ?? "20Gi" } },
+              ],
+            },
+          },
+        },
+      },
+      {
+        parent: this,
+        dependsOn: [
+          this.targetGroupBinding,
+          ...(args.bindingDependsOn ?? []),
+          ...(args.rolloutDependsOn ?? []),
+        ],
+        // Pulumi's own await must outlast progressDeadlineSeconds, so the Deployment's
+        // ProgressDeadlineExceeded is what fails a broken rollout.
+        customTimeouts: { create: "20m", update: "20m" },
+      },
+    );
+
+    this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: { ...meta, name: objectName },
+        spec: {
+          // maxUnavailable (not minAvailable) so a 1-replica color never blocks a node drain.
+          maxUnavailable: 1,
+          selector: { matchLabels: { ...this.selectorLabels } },
+          unhealthyPodEvictionPolicy: "AlwaysAllow",
+        },
+      },
+      parent,
+    );
+
+    if (args.replicas > 0) {
+      this.horizontalPodAutoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        `${name}-hpa`,
+        {
+          metadata: { ...meta, name: objectName },
+          spec: {
+            scaleTargetRef: {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              name: this.deployment.metadata.name,
+            },
+            minReplicas: args.replicas,
+            maxReplicas: args.maxReplicas,
+            metrics: [
+              {
+                type: "Resource",
+                resource: {
+                  name: "cpu",
+                  target: { type: "Utilization", averageUtilization: args.targetCpuUtilizationPercent ?? 70 },
+                },
+              },
+            ],
+            behavior: {
+              // GPU pods are slow to start: scale down one pod at a time after 5 quiet minutes.
+              scaleDown: {
+                stabilizationWindowSeconds: 300,
+                policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+              },
+            },
+          },
+        },
+        parent,
+      );
+    }
+
+    this.registerOutputs({
+      deploymentName: this.deployment.metadata.name,
+      serviceName: this.service.metadata.name,
+      modelUri: this.modelUri,
+    });
+  }
+}

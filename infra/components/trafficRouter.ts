@@ -1,0 +1,102 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { COLORS, standbyColor, weights as weightsOf, type Color, type Weights } from "../traffic";
+import { COLOR_HEADER, PREVIEW_HEADER_VALUE, RULE_PRIORITY } from "./loadBalancer";
+
+/** What the router needs from one color: where to send traffic and what must be ready first. */
+export interface RoutedColor {
+  /** The color's target group ARN. */
+  readonly targetGroupArn: pulumi.Input<string>;
+  /** The color's TargetGroupBinding (its pods get registered in the target group). */
+  readonly binding: pulumi.Resource;
+  /** The color's Deployment; Pulumi's await makes "created/updated" mean "rolled out Ready". */
+  readonly deployment: pulumi.Resource;
+}
+
+export interface TrafficRouterArgs {
+  /** The serving listener (HTTPS:443, or HTTP:80 without a certificate). */
+  readonly listenerArn: pulumi.Input<string>;
+  /** The live color. */
+  readonly activeColor: Color;
+  /** Share of traffic (0-100) to the standby color. */
+  readonly canaryPercent: number;
+  /** Both colors. */
+  readonly colors: Readonly<Record<Color, RoutedColor>>;
+  /** Tags for the rules. Default: none. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The colors a weighted forward sends traffic to (weight > 0), in COLORS order. */
+export function receivingColors(w: Weights): Color[] {
+  return COLORS.filter((c) => w[c] > 0);
+}
+
+/**
+ * The only resources a flip or a canary change touches: the weighted rule that carries live
+ * traffic and the preview rule that reaches the standby color.
+ *
+ * Both `dependsOn` the receiving colors' TargetGroupBinding and Deployment. Pulumi updates a
+ * resource only after its dependencies were created or updated, and a Deployment counts as
+ * updated only once its new pods are Ready (readiness gates included, so healthy in the ALB).
+ * A rollout that never becomes Ready therefore fails `pulumi up` before any weight moves, and
+ * the listener keeps the old routing.
+ *
+ * Weights live in a rule rather than the listener's default action because the listener (and
+ * the per-color header rules that keep both target groups in use) must exist before the first
+ * Deployment can become Ready; see LoadBalancer.
+ */
+export class TrafficRouter extends pulumi.ComponentResource {
+  /** Path `/*` -> weighted forward over blue and green. */
+  public readonly weightedRule: aws.lb.ListenerRule;
+  /** `X-Serving-Color: preview` -> the standby color's target group only. */
+  public readonly previewRule: aws.lb.ListenerRule;
+  public readonly weights: Weights;
+  public readonly standbyColor: Color;
+
+  constructor(name: string, args: TrafficRouterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("onnx-eks-serving:traffic:TrafficRouter", name, {}, opts);
+    this.weights = weightsOf(args.activeColor, args.canaryPercent);
+    this.standbyColor = standbyColor(args.activeColor);
+    const tags = { ...args.tags };
+    const readyFirst = (colors: readonly Color[]): pulumi.Resource[] =>
+      colors.flatMap((c) => [args.colors[c].binding, args.colors[c].deployment]);
+
+    this.weightedRule = new aws.lb.ListenerRule(
+      `${name}-weighted`,
+      {
+        listenerArn: args.listenerArn,
+        priority: RULE_PRIORITY.weighted,
+        conditions: [{ pathPattern: { values: ["/*"] } }],
+        actions: [
+          {
+            type: "forward",
+            forward: {
+              // Always both groups, in a fixed order: a flip is a weight change and nothing else.
+              // No stickiness: inference is stateless, and a canary share stays a true share.
+              targetGroups: COLORS.map((c) => ({
+                arn: args.colors[c].targetGroupArn,
+                weight: this.weights[c],
+              })),
+            },
+          },
+        ],
+        tags,
+      },
+      { parent: this, dependsOn: readyFirst(receivingColors(this.weights)) },
+    );
+
+    this.previewRule = new aws.lb.ListenerRule(
+      `${name}-preview`,
+      {
+        listenerArn: args.listenerArn,
+        priority: RULE_PRIORITY.preview,
+        conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } }],
+        actions: [{ type: "forward", targetGroupArn: args.colors[this.standbyColor].targetGroupArn }],
+        tags,
+      },
+      { parent: this, dependsOn: readyFirst([this.standbyColor]) },
+    );
+
+    this.registerOutputs({ weights: this.weights, standbyColor: this.standbyColor });
+  }
+}

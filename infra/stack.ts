@@ -1,0 +1,262 @@
+/**
+ * Wires the components into the serving environment. `infra/index.ts` calls `createStack` with
+ * the parsed config; the mock harness calls it the same way, as often as it likes.
+ *
+ * Order of concerns: network -> cluster (+ GPU nodes) -> model store, image, identities ->
+ * load balancer controller -> load balancer, serving colors, traffic (the blue/green part).
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { Cluster } from "./components/cluster";
+import { GPU_NODE_LABELS, GPU_TOLERATION, GpuNodeGroup } from "./components/gpuNodeGroup";
+import { COLOR_HEADER, LoadBalancer, PREVIEW_HEADER_VALUE } from "./components/loadBalancer";
+import { LoadBalancerController } from "./components/loadBalancerController";
+import { ModelStore } from "./components/modelStore";
+import { Network } from "./components/network";
+import { ServingIdentity } from "./components/servingIdentity";
+import { ServingImage } from "./components/servingImage";
+import { ServingColor } from "./components/servingColor";
+import { ServingNamespace } from "./components/servingNamespace";
+import { TrafficRouter } from "./components/trafficRouter";
+import { BUNDLED_MODEL_DIR, REPO_ROOT, requireAbsolute } from "./paths";
+import { COLORS, planTraffic, type Color, type TrafficPlan } from "./traffic";
+
+export { BUNDLED_MODEL_DIR, REPO_ROOT } from "./paths";
+
+export interface CreateStackOptions {
+  /**
+   * Repository root (build context, Dockerfile, bundled model); must be absolute, so nothing
+   * depends on the working directory. Default {@link REPO_ROOT} (resolved from this file).
+   */
+  readonly repoRoot?: string;
+}
+
+/** What infra/index.ts exports: the traffic plan (see infra/traffic.ts) and the endpoints. */
+export interface StackOutputs extends TrafficPlan {
+  readonly clusterName: pulumi.Output<string>;
+  /** Kubeconfig for kubectl (secret). */
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly modelBucketName: pulumi.Output<string>;
+  /** `<repository>@sha256:<digest>` of the image this stack built. */
+  readonly imageRef: pulumi.Output<string>;
+  /** DNS name of the serving ALB. */
+  readonly albDnsName: pulumi.Output<string>;
+  /** `http(s)://<albDnsName>`: live traffic, weighted over the two colors. */
+  readonly url: pulumi.Output<string>;
+  /** Same endpoint as `url`; requests carrying {@link previewHeader} reach the standby color only. */
+  readonly previewUrl: pulumi.Output<string>;
+  /** `X-Serving-Color: preview`: the header that selects the preview route. */
+  readonly previewHeader: string;
+}
+
+/** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
+export function clusterNameFor(project: string, stack: string): string {
+  return `${project}-${stack}`
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 100);
+}
+
+export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): StackOutputs {
+  const repoRoot = requireAbsolute(opts.repoRoot ?? REPO_ROOT, "createStack: repoRoot");
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  const clusterName = clusterNameFor(project, stack);
+  const tags = { "app.kubernetes.io/part-of": project, "pulumi:project": project, "pulumi:stack": stack };
+  // Traffic guards and drain timings first: a refused flip or canary fails the preview before
+  // any resource is registered, and the old routing stays as it is.
+  const traffic = planTraffic(cfg, { stack });
+
+  // ---- Network and cluster ---------------------------------------------------------------------
+  const network = new Network("network", {
+    cidrBlock: cfg.vpcCidr,
+    availabilityZoneCount: cfg.availabilityZoneCount,
+    natGateways: cfg.natGateways,
+    clusterName,
+    tags,
+  });
+  const cluster = new Cluster("cluster", {
+    clusterName,
+    region: cfg.region,
+    version: cfg.clusterVersion,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    publicSubnetIds: network.publicSubnetIds,
+    endpointPublicAccess: cfg.endpointPublicAccess,
+    publicAccessCidrs: cfg.publicAccessCidrs,
+    endpointPrivateAccess: cfg.endpointPrivateAccess,
+    adminPrincipalArns: cfg.adminPrincipalArns,
+    systemNodeInstanceType: cfg.systemNodeInstanceType,
+    systemNodeCount: cfg.systemNodeCount,
+    tags,
+  });
+  // GPU nodes and the device plugin exist only with gpuEnabled; CPU-only dev stacks serve on
+  // the system nodes (serving pods then neither request GPUs nor tolerate the GPU taint).
+  const gpu = cfg.gpuEnabled
+    ? new GpuNodeGroup("gpu", {
+        clusterName: cluster.clusterName,
+        kubernetesVersion: cluster.eksCluster.version,
+        nodeRoleArn: cluster.nodeRoleArn,
+        subnetIds: cluster.privateSubnetIds,
+        provider: cluster.provider,
+        instanceTypes: cfg.gpuInstanceTypes,
+        minSize: cfg.gpuNodesMin,
+        desiredSize: cfg.gpuNodesDesired,
+        maxSize: cfg.gpuNodesMax,
+        diskSizeGiB: cfg.gpuNodeDiskSizeGiB,
+        capacityType: cfg.gpuCapacityType,
+        devicePluginChartVersion: cfg.nvidiaDevicePluginChartVersion,
+        dependsOn: cluster.nodeRoleAttachments,
+        devicePluginDependsOn: cluster.workloadDependencies,
+        tags,
+      })
+    : undefined;
+  /** What a serving pod needs before it can be scheduled, run and be scaled by its HPA. */
+  const servingNodeDependencies: pulumi.Resource[] = [
+    ...cluster.workloadDependencies,
+    cluster.metricsServer,
+    ...(gpu ? gpu.workloadDependencies : []),
+  ];
+
+  // ---- Model registry, image, identities ------------------------------------------------------
+  const modelStore = new ModelStore("models", {
+    noncurrentVersionDays: cfg.modelNoncurrentVersionDays,
+    seedModelDir: cfg.seedBundledModel ? path.join(repoRoot, BUNDLED_MODEL_DIR) : undefined,
+    tags,
+  });
+  const seeded = modelStore.seededModel;
+  if (seeded && seeded.manifest.name !== cfg.modelName) {
+    throw new Error(
+      `seedBundledModel is true but the bundled model is "${seeded.manifest.name}" while modelName is ` +
+        `"${cfg.modelName}": set modelName to "${seeded.manifest.name}" or seedBundledModel to false`,
+    );
+  }
+  /** Objects a Deployment serving `version` must wait for (the seeded bundle, if that is the version). */
+  const modelObjectsFor = (version: string): pulumi.Resource[] =>
+    seeded && seeded.manifest.version === version ? modelStore.seededObjects : [];
+
+  const image = new ServingImage("serving", {
+    contextDir: repoRoot,
+    accelerator: cfg.gpuEnabled ? "cuda" : "cpu",
+    keepImages: cfg.ecrKeepImages,
+    tags,
+  });
+  const servingIdentity = new ServingIdentity("serving-identity", {
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcIssuer: cluster.oidcIssuer,
+    namespace: cfg.servingNamespace,
+    bucketArn: modelStore.bucketArn,
+    kmsKeyArn: modelStore.kmsKeyArn,
+    region: cfg.region,
+    tags,
+  });
+
+  // ---- Load balancer: ALB, security groups, blue and green target groups, listeners -----------
+  const lb = new LoadBalancer("serving", {
+    vpcId: cluster.vpcId,
+    publicSubnetIds: cluster.publicSubnetIds,
+    clusterSecurityGroupId: cluster.clusterSecurityGroupId,
+    servingPort: cfg.servingPort,
+    allowedIngressCidrs: cfg.allowedIngressCidrs,
+    certificateArn: cfg.certificateArn,
+    deregistrationDelaySeconds: cfg.deregistrationDelaySeconds,
+    tags,
+  });
+
+  // ---- Target registration: the AWS Load Balancer Controller -----------------------------------
+  const lbController = new LoadBalancerController("lb-controller", {
+    provider: cluster.provider,
+    clusterName: cluster.clusterName,
+    region: cfg.region,
+    vpcId: cluster.vpcId,
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcIssuer: cluster.oidcIssuer,
+    chartVersion: cfg.lbControllerChartVersion,
+    targetGroupArns: pulumi.all([lb.targetGroups.blue.arn, lb.targetGroups.green.arn]),
+    dependsOn: cluster.workloadDependencies,
+    tags,
+  });
+
+  // ---- Serving colors (blue, green) and the traffic router --------------------------------------
+  const serving = new ServingNamespace(
+    "serving",
+    {
+      name: cfg.servingNamespace,
+      serviceAccountName: servingIdentity.serviceAccount,
+      roleArn: servingIdentity.roleArn,
+    },
+    { provider: cluster.provider },
+  );
+  const colors = {} as Record<Color, ServingColor>;
+  for (const color of COLORS) {
+    const c = cfg[color];
+    colors[color] = new ServingColor(
+      `serving-${color}`,
+      {
+        color,
+        namespace: serving.namespaceName,
+        serviceAccountName: serving.serviceAccountName,
+        image: c.image || image.imageRef,
+        modelBucketName: modelStore.bucketName,
+        modelName: cfg.modelName,
+        modelVersion: c.modelVersion,
+        replicas: c.replicas,
+        maxReplicas: c.maxReplicas,
+        targetGroupArn: lb.targetGroups[color].arn,
+        region: cfg.region,
+        servingPort: cfg.servingPort,
+        gpuEnabled: cfg.gpuEnabled,
+        gpuNodeSelector: {
+          "node.onnx-eks-serving/accelerator": GPU_NODE_LABELS["node.onnx-eks-serving/accelerator"],
+        },
+        gpuTaintKey: GPU_TOLERATION.key,
+        cpu: cfg.servingCpu,
+        memory: cfg.servingMemory,
+        preStopDelaySeconds: cfg.preStopDelaySeconds,
+        drainDelaySeconds: cfg.drainDelaySeconds,
+        // The controller's CRDs and webhooks exist before a binding is created.
+        bindingDependsOn: [lbController.release],
+        // Pods start only once their target group is in use (else the readiness gate never turns
+        // true), nodes can run them, the IRSA policy is in place and their model version exists.
+        rolloutDependsOn: [
+          lb.colorRoutes[color],
+          ...servingNodeDependencies,
+          ...servingIdentity.permissions,
+          ...modelObjectsFor(c.modelVersion),
+        ],
+      },
+      { provider: cluster.provider },
+    );
+  }
+  new TrafficRouter("serving-traffic", {
+    listenerArn: lb.servingListener.arn,
+    activeColor: traffic.activeColor,
+    canaryPercent: cfg.canaryPercent,
+    colors: {
+      blue: {
+        targetGroupArn: lb.targetGroups.blue.arn,
+        binding: colors.blue.targetGroupBinding,
+        deployment: colors.blue.deployment,
+      },
+      green: {
+        targetGroupArn: lb.targetGroups.green.arn,
+        binding: colors.green.targetGroupBinding,
+        deployment: colors.green.deployment,
+      },
+    },
+    tags,
+  });
+
+  return {
+    clusterName: cluster.clusterName,
+    kubeconfig: cluster.kubeconfig,
+    modelBucketName: modelStore.bucketName,
+    imageRef: image.imageRef,
+    albDnsName: lb.dnsName,
+    url: lb.url,
+    previewUrl: lb.url,
+    previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
+    ...traffic,
+  };
+}

@@ -1,0 +1,276 @@
+/**
+ * Dynamic batching for one model. Concurrent requests wait in a bounded queue and run as one
+ * `run()` when the queued rows reach `maxBatchSize` or the oldest request has waited
+ * `maxDelayMs`; each caller gets exactly its own rows of the outputs back. One batch computes at
+ * a time, so requests arriving during a run accumulate into the next batch.
+ *
+ * Semantics follow Triton's dynamic batcher: a full queue refuses at once (never grows without
+ * bound), every request has a deadline (queueing included), a failed batch fails every request in
+ * it, and models without a batch dimension run one request at a time. Knows nothing of HTTP.
+ */
+import { BadRequestError, InferenceError, QueueFullError, TimeoutError, UnavailableError } from "../errors";
+import { concatBatch, splitBatch } from "../runtime/batchTensors";
+import type { HostTensor, InferenceRuntime, TensorMap } from "../runtime/runtime";
+
+/** Options of {@link DynamicBatcher}. */
+export interface BatcherOptions {
+  /** Most rows (dim 0 summed over requests) in one run; a larger request runs alone. Default: 32. */
+  readonly maxBatchSize?: number;
+  /** Longest the oldest queued request waits for the batch to fill, in ms; 0 = no wait. Default: 2. */
+  readonly maxDelayMs?: number;
+  /** Requests allowed to wait; beyond it `submit` rejects with QueueFullError. Default: 1024. */
+  readonly maxQueueSize?: number;
+  /** Deadline per request from `submit`, queueing included, in ms; then TimeoutError. Default: 10000. */
+  readonly timeoutMs?: number;
+  /** Whether inputs and outputs have a dynamic batch dimension 0 to merge along. Default: true. */
+  readonly batchable?: boolean;
+  /** Receives queue and batch measurements (metrics). Default: none. */
+  readonly observer?: BatchObserver;
+}
+
+/** Hooks for measurements; the batcher itself has no metrics dependency. */
+export interface BatchObserver {
+  /** A batch of `rows` rows from `requests` requests ran for `seconds`; `failed` if it rejected. */
+  onBatch?(rows: number, requests: number, seconds: number, failed: boolean): void;
+  /** Number of requests waiting changed. */
+  onQueueDepth?(depth: number): void;
+  /** A request left the queue for a batch after waiting `seconds`. */
+  onQueueWait?(seconds: number): void;
+  /** A request was refused because the queue was full, or timed out. */
+  onRejected?(reason: "queue_full" | "timeout" | "closed"): void;
+}
+
+interface Pending {
+  readonly feeds: TensorMap;
+  readonly outputs: readonly string[] | undefined;
+  readonly rows: number;
+  /** Requests with the same key can share a batch (same datatypes, inner dims, outputs). */
+  readonly key: string;
+  readonly enqueuedAt: number;
+  state: "queued" | "running" | "done";
+  timer?: NodeJS.Timeout;
+  resolve(outputs: Record<string, HostTensor>): void;
+  reject(err: Error): void;
+}
+
+export class DynamicBatcher {
+  private readonly maxBatchSize: number;
+  private readonly maxDelayMs: number;
+  private readonly maxQueueSize: number;
+  private readonly timeoutMs: number;
+  private readonly batchable: boolean;
+  private readonly observer: BatchObserver;
+  private queue: Pending[] = [];
+  private queuedRows = 0;
+  private running = false;
+  private runningRequests = 0;
+  private delayTimer?: NodeJS.Timeout;
+  private closing = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly runtime: Pick<InferenceRuntime, "run">,
+    options: BatcherOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 32;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.maxQueueSize = options.maxQueueSize ?? 1024;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.batchable = options.batchable ?? true;
+    this.observer = options.observer ?? {};
+  }
+
+  /** Requests waiting for a batch (not counting the one running). */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Requests in the batch computing now. */
+  get inFlight(): number {
+    return this.runningRequests;
+  }
+
+  /**
+   * Queues one request; resolves with exactly its rows of every (or every requested) output.
+   * All feeds must share dim 0 (the request's rows) when the model is batchable.
+   */
+  submit(feeds: TensorMap, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    if (this.closing) {
+      this.observer.onRejected?.("closed");
+      return Promise.reject(
+        new UnavailableError("the server is shutting down and accepts no new inferences"),
+      );
+    }
+    if (this.queue.length >= this.maxQueueSize) {
+      this.observer.onRejected?.("queue_full");
+      return Promise.reject(
+        new QueueFullError(
+          `the inference queue is full (${this.maxQueueSize} requests waiting); retry later`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const entry: Pending = {
+        feeds,
+        outputs,
+        rows: this.batchable ? rowsOf(feeds) : 1,
+        key: batchKey(feeds, outputs),
+        enqueuedAt: performance.now(),
+        state: "queued",
+        resolve,
+        reject,
+      };
+      entry.timer = setTimeout(() => this.expire(entry), this.timeoutMs);
+      this.queue.push(entry);
+      this.queuedRows += entry.rows;
+      this.observer.onQueueDepth?.(this.queue.length);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Stops accepting requests and runs everything already queued without waiting for batches to
+   * fill; resolves once the queue is empty and nothing is computing.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    this.schedule();
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && !this.running;
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.queue.length === 0) {
+      this.clearDelayTimer();
+      if (this.isIdle()) this.idleWaiters.splice(0).forEach((wake) => wake());
+      return;
+    }
+    const waited = performance.now() - this.queue[0].enqueuedAt;
+    const due =
+      this.closing || !this.batchable || this.queuedRows >= this.maxBatchSize || waited >= this.maxDelayMs;
+    if (due) {
+      this.clearDelayTimer();
+      this.running = true;
+      // setImmediate, not a synchronous call: requests parsed in the same I/O turn join this batch.
+      setImmediate(() => void this.dispatch());
+    } else if (!this.delayTimer) {
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.schedule();
+      }, this.maxDelayMs - waited);
+    }
+  }
+
+  private clearDelayTimer(): void {
+    if (this.delayTimer) {
+      clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
+    }
+  }
+
+  /** Takes the oldest request and every compatible one behind it, up to maxBatchSize rows. */
+  private takeBatch(): Pending[] {
+    const head = this.queue[0];
+    const batch: Pending[] = [head];
+    let rows = head.rows;
+    if (this.batchable) {
+      for (let i = 1; i < this.queue.length && rows < this.maxBatchSize; i++) {
+        const p = this.queue[i];
+        if (p.key === head.key && rows + p.rows <= this.maxBatchSize) {
+          batch.push(p);
+          rows += p.rows;
+        }
+      }
+    }
+    const taken = new Set(batch);
+    this.queue = this.queue.filter((p) => !taken.has(p));
+    this.queuedRows -= rows;
+    return batch;
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.queue.length === 0) {
+      // everything queued timed out between scheduling and now
+      this.running = false;
+      this.schedule();
+      return;
+    }
+    const batch = this.takeBatch();
+    const now = performance.now();
+    for (const p of batch) {
+      p.state = "running";
+      this.observer.onQueueWait?.((now - p.enqueuedAt) / 1000);
+    }
+    this.observer.onQueueDepth?.(this.queue.length);
+    const rows = batch.reduce((n, p) => n + p.rows, 0);
+    this.runningRequests = batch.length;
+    const started = performance.now();
+    try {
+      const feeds = concatBatch(batch.map((p) => p.feeds));
+      const outputs = await this.runtime.run(feeds, batch[0].outputs);
+      const parts = this.batchable
+        ? splitBatch(
+            outputs,
+            batch.map((p) => p.rows),
+          )
+        : [outputs];
+      this.observer.onBatch?.(rows, batch.length, (performance.now() - started) / 1000, false);
+      batch.forEach((p, i) => this.settle(p, () => p.resolve(parts[i])));
+    } catch (err) {
+      this.observer.onBatch?.(rows, batch.length, (performance.now() - started) / 1000, true);
+      const failure = new InferenceError(`inference failed: ${(err as Error).message}`);
+      for (const p of batch) this.settle(p, () => p.reject(failure));
+    } finally {
+      this.running = false;
+      this.runningRequests = 0;
+      this.schedule();
+    }
+  }
+
+  private settle(p: Pending, action: () => void): void {
+    if (p.state === "done") return; // timed out meanwhile: its caller already has a 504
+    p.state = "done";
+    clearTimeout(p.timer);
+    action();
+  }
+
+  private expire(p: Pending): void {
+    if (p.state === "done") return;
+    const where = p.state === "queued" ? "waiting in the queue" : "while the model computed";
+    if (p.state === "queued") {
+      this.queue = this.queue.filter((q) => q !== p);
+      this.queuedRows -= p.rows;
+      this.observer.onQueueDepth?.(this.queue.length);
+    }
+    p.state = "done";
+    this.observer.onRejected?.("timeout");
+    p.reject(new TimeoutError(`inference did not finish within ${this.timeoutMs} ms (timed out ${where})`));
+    this.schedule();
+  }
+}
+
+function rowsOf(feeds: TensorMap): number {
+  const tensors = Object.values(feeds);
+  if (tensors.length === 0) throw new BadRequestError("a request needs at least one input tensor");
+  const rows = tensors[0].shape[0];
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t.shape.length === 0 || t.shape[0] !== rows) {
+      throw new BadRequestError(
+        `input "${name}" has ${t.shape[0]} rows in dimension 0 where the other inputs have ${rows}`,
+      );
+    }
+  }
+  return rows;
+}
+
+function batchKey(feeds: TensorMap, outputs: readonly string[] | undefined): string {
+  const inputs = Object.keys(feeds)
+    .sort()
+    .map((name) => `${name}:${feeds[name].datatype}:${feeds[name].shape.slice(1).join("x")}`);
+  return `${inputs.join(",")}|${outputs ? [...outputs].sort().join(",") : "*"}`;
+}

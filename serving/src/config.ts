@@ -1,0 +1,169 @@
+/**
+ * Server configuration from environment variables, parsed and validated once at start. Every
+ * problem is reported at once, each naming the variable, the expected value and what it got.
+ */
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { validateModelName, validateModelVersion } from "./model/manifest";
+import { parseExecutionProviders, type ExecutionProvider } from "./runtime/providers";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Which model version to serve: a `MODEL_URI`, or name/version inside a local repository root. */
+export interface ModelLocation {
+  /**
+   * `s3://bucket/models/<name>/<version>/` or a local version directory. When set it wins over
+   * `root`/`name`/`version`. Default: unset.
+   */
+  readonly uri?: string;
+  /** Local model repository root (`<root>/<name>/<version>/`). Default: `serving/models` of the package. */
+  readonly root: string;
+  /** Model name. Default: "churn". */
+  readonly name: string;
+  /** Model version. Default: "1.0.0". */
+  readonly version: string;
+  /** Where remote models are downloaded to. Default: `<os tmpdir>/model-cache`. */
+  readonly cacheDir: string;
+}
+
+export interface ServerConfig {
+  /** TCP port. Default: 8080. */
+  readonly port: number;
+  /** Listen address. Default: "0.0.0.0". */
+  readonly host: string;
+  /** pino log level. Default: "info". */
+  readonly logLevel: LogLevel;
+  readonly model: ModelLocation;
+  /** Execution providers in preference order. Default: ["cpu"]. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** onnxruntime intra-op threads; 0 = onnxruntime's default. Default: 0. */
+  readonly intraOpThreads: number;
+  /** onnxruntime inter-op threads; 0 = onnxruntime's default. Default: 0. */
+  readonly interOpThreads: number;
+  /** Most rows one `session.run` gets. Default: 32. */
+  readonly maxBatchSize: number;
+  /** Longest the oldest queued request waits for a batch to fill, in ms. Default: 2. */
+  readonly maxBatchDelayMs: number;
+  /** Requests waiting beyond this are refused with 503. Default: 1024. */
+  readonly maxQueueSize: number;
+  /** Per-request deadline, queueing included, in ms; beyond it the answer is 504. Default: 10000. */
+  readonly requestTimeoutMs: number;
+  /** Largest accepted request body in bytes (413 beyond). Default: 1048576. */
+  readonly bodyLimitBytes: number;
+  /** Seconds between SIGTERM (readiness 503) and closing the listener. Default: 5. */
+  readonly drainDelaySeconds: number;
+  /** Seconds from SIGTERM to a forced exit. Default: 30. */
+  readonly shutdownTimeoutSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses and validates the server environment; throws one ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): ServerConfig {
+  const problems: string[] = [];
+  const read = <T>(key: string, fallback: T, parse: (raw: string) => T): T => {
+    const raw = env[key]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    try {
+      return parse(raw);
+    } catch (err) {
+      problems.push(`${key}: ${(err as Error).message}`);
+      return fallback;
+    }
+  };
+  const int = (min: number, max: number) => (raw: string) => {
+    if (!/^-?\d+$/.test(raw))
+      throw new Error(`expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max)
+      throw new Error(`expected an integer from ${min} to ${max}, got ${value}`);
+    return value;
+  };
+  const seconds = (max: number) => (raw: string) => {
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value > max) {
+      throw new Error(`expected a number of seconds from 0 to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+
+  const config: ServerConfig = {
+    port: read("PORT", 8080, int(0, 65535)),
+    host: read("HOST", "0.0.0.0", (raw) => raw),
+    logLevel: read("LOG_LEVEL", "info" as LogLevel, (raw) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+        throw new Error(`expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
+      return raw as LogLevel;
+    }),
+    model: {
+      uri: read<string | undefined>("MODEL_URI", undefined, parseModelUri),
+      root: read("MODEL_ROOT", defaultModelRoot(), (raw) => resolve(raw)),
+      name: read("MODEL_NAME", "churn", validateModelName),
+      version: read("MODEL_VERSION", "1.0.0", validateModelVersion),
+      cacheDir: read("MODEL_CACHE_DIR", join(tmpdir(), "model-cache"), (raw) => resolve(raw)),
+    },
+    executionProviders: read(
+      "EXECUTION_PROVIDERS",
+      ["cpu"] as readonly ExecutionProvider[],
+      parseExecutionProviders,
+    ),
+    intraOpThreads: read("INTRA_OP_THREADS", 0, int(0, 1024)),
+    interOpThreads: read("INTER_OP_THREADS", 0, int(0, 1024)),
+    maxBatchSize: read("MAX_BATCH_SIZE", 32, int(1, 65536)),
+    maxBatchDelayMs: read("MAX_BATCH_DELAY_MS", 2, int(0, 60_000)),
+    maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
+    requestTimeoutMs: read("REQUEST_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
+    bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, 1024 * 1024 * 1024)),
+    drainDelaySeconds: read("DRAIN_DELAY_SECONDS", 5, seconds(3600)),
+    shutdownTimeoutSeconds: read("SHUTDOWN_TIMEOUT_SECONDS", 30, seconds(3600)),
+  };
+  if (problems.length === 0 && config.shutdownTimeoutSeconds <= config.drainDelaySeconds) {
+    problems.push(
+      `SHUTDOWN_TIMEOUT_SECONDS (${config.shutdownTimeoutSeconds}) must be greater than DRAIN_DELAY_SECONDS ` +
+        `(${config.drainDelaySeconds}), or in-flight requests get no time to finish`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return Object.freeze(config);
+}
+
+function parseModelUri(raw: string): string {
+  if (raw.startsWith("s3://")) {
+    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(raw)) {
+      throw new Error(`expected s3://<bucket>/models/<name>/<version>/, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !raw.startsWith("file://")) {
+    throw new Error(`expected an s3:// URI or a local directory, got ${JSON.stringify(raw)}`);
+  }
+  return resolve(raw.startsWith("file://") ? new URL(raw).pathname : raw);
+}
+
+/**
+ * `serving/models` under the package root, found by walking up from this file, so it is the same
+ * whether run from source (tsx) or compiled (`dist/serving/src`), and whatever the cwd is.
+ */
+export function defaultModelRoot(): string {
+  return join(packageRoot(), "serving", "models");
+}
+
+/** Nearest directory at or above this module that holds a package.json. */
+export function packageRoot(from: string = __dirname): string {
+  let dir = from;
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json found above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}

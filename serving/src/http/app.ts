@@ -1,0 +1,89 @@
+/**
+ * The HTTP application, built apart from `listen` so tests can `inject` or bind an ephemeral
+ * port. One plugin per concern: error mapping, metrics, health, seed API, Open Inference Protocol.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { ServerMetrics } from "../metrics";
+import type { ModelService } from "../service/modelService";
+import { connectionDrain } from "./connectionDrain";
+import { errorHandling } from "./errorHandling";
+import { healthRoutes } from "./health";
+import { metricsRoutes } from "./metricsRoutes";
+import { oipRoutes } from "./oip/routes";
+import { seedRoutes } from "./seed/routes";
+
+/** What the HTTP layer needs; everything else stays below the service. */
+export interface AppDeps {
+  /** The served model. */
+  readonly service: ModelService;
+  /** Metrics registry and instruments. */
+  readonly metrics: ServerMetrics;
+  /** A pino logger to use (main passes its own so model loading and HTTP share one stream). Default: none. */
+  readonly logger?: FastifyBaseLogger;
+  /** Log level when no `logger` is given; "silent" disables logging. Default: "info". */
+  readonly logLevel?: string;
+  /** Largest accepted body in bytes (413 beyond). Default: 1048576. */
+  readonly bodyLimitBytes?: number;
+  /** Batching limits, reported by `/model/info`. Default: not reported. */
+  readonly batching?: {
+    readonly maxBatchSize: number;
+    readonly maxDelayMs: number;
+    readonly maxQueueSize: number;
+  };
+}
+
+/** Incoming `x-request-id` values are honoured when they look like an id (no log injection). */
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const bodyLimit = deps.bodyLimitBytes ?? 1_048_576;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: deps.logLevel ?? "info" } }),
+    bodyLimit,
+    // One line per request is written by the metrics plugin's onResponse hook instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => {
+      const incoming = req.headers["x-request-id"];
+      return typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    },
+    // Requests that arrive on kept-alive connections after close() get 503 + Connection: close.
+    return503OnClosing: true,
+    // Longer than the ALB's 60 s idle timeout, so the load balancer, not the server, closes idle
+    // connections (the other way round races and surfaces as 502s).
+    keepAliveTimeout: 72_000,
+  });
+
+  // JSON only: anything else is a 415. JSON.parse's message says where the body broke.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === "") {
+      done(Object.assign(new Error("request body is empty: expected a JSON object"), { statusCode: 400 }));
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(
+        Object.assign(new Error(`request body is not valid JSON: ${(err as Error).message}`), {
+          statusCode: 400,
+        }),
+      );
+    }
+  });
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  app.register(errorHandling, { bodyLimit });
+  app.register(connectionDrain);
+  app.register(metricsRoutes, { metrics: deps.metrics });
+  app.register(healthRoutes, { service: deps.service });
+  app.register(seedRoutes, { service: deps.service, batching: deps.batching });
+  app.register(oipRoutes, { service: deps.service });
+  return app;
+}

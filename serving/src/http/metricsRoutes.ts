@@ -1,0 +1,45 @@
+/**
+ * `GET /metrics` and the per-request instrumentation: a count by route template, method and
+ * status, a latency histogram, and one access-log line per request (probes and scrapes at debug,
+ * so they do not drown the log).
+ */
+import type { FastifyPluginAsync } from "fastify";
+import fp from "fastify-plugin";
+import type { ServerMetrics } from "../metrics";
+
+export interface MetricsRoutesOptions {
+  readonly metrics: ServerMetrics;
+}
+
+const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"]);
+
+const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics }) => {
+  // Debug only: with it, a log shows which requests the server had read (e.g. during a drain).
+  app.addHook("onRequest", async (request) => {
+    request.log.debug({ method: request.method, url: request.url }, "request received");
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    // The route template, never the raw URL: bounded label cardinality.
+    const route = request.routeOptions.url ?? "unmatched";
+    const status = String(reply.statusCode);
+    metrics.requests.inc({ route, method: request.method, status });
+    metrics.requestDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (QUIET_ROUTES.has(route) && reply.statusCode < 500) request.log.debug(line, "request completed");
+    else request.log.info(line, "request completed");
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+};
+
+/** Metrics for the whole app (fastify-plugin: the hook must see every route). */
+export const metricsRoutes = fp(plugin, { name: "metrics" });

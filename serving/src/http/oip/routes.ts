@@ -1,0 +1,77 @@
+/**
+ * Open Inference Protocol v2 (KServe / Triton REST): server metadata, model metadata and
+ * readiness, and inference. Handlers only translate between JSON and tensors and hand off to
+ * the model service (which batches); errors are mapped in one place (errorHandling).
+ */
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import { NotFoundError, UnavailableError } from "../../errors";
+import type { LoadedModel, ModelService } from "../../service/modelService";
+import { SERVER_NAME, serverVersion } from "../../version";
+import { parseInferRequest } from "./request";
+import { serializeInferResponse } from "./response";
+
+export interface OipRoutesOptions {
+  readonly service: ModelService;
+}
+
+/** platform reported in model metadata (Triton's name for ONNX Runtime models). */
+export const PLATFORM = "onnxruntime_onnx";
+
+interface ModelParams {
+  name: string;
+  version?: string;
+}
+
+export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (app, { service }) => {
+  /** The loaded model if `name`/`version` address it: 404 for another model or version, 503 before loading. */
+  const resolve = ({ name, version }: ModelParams): LoadedModel => {
+    const model = service.model;
+    if (!model) throw new UnavailableError(`model "${name}" is not ready: ${service.stateReason}`, 5);
+    const { manifest } = model;
+    if (name !== manifest.name) {
+      throw new NotFoundError(`unknown model "${name}": this server serves "${manifest.name}"`);
+    }
+    if (version !== undefined && version !== manifest.version) {
+      throw new NotFoundError(
+        `unknown version "${version}" of model "${name}": this server serves version "${manifest.version}"`,
+      );
+    }
+    return model;
+  };
+
+  app.get("/v2", async () => ({ name: SERVER_NAME, version: serverVersion(), extensions: [] }));
+
+  const metadata = async (request: { params: ModelParams }) => {
+    const { manifest } = resolve(request.params);
+    return {
+      name: manifest.name,
+      versions: [manifest.version],
+      platform: PLATFORM,
+      inputs: manifest.inputs,
+      outputs: manifest.outputs,
+    };
+  };
+  app.get<{ Params: ModelParams }>("/v2/models/:name", metadata);
+  app.get<{ Params: ModelParams }>("/v2/models/:name/versions/:version", metadata);
+
+  const ready = async (request: { params: ModelParams }, reply: FastifyReply) => {
+    const { name } = request.params;
+    if (service.model) resolve(request.params); // 404 for an unknown model or version
+    if (service.ready) return { name, ready: true };
+    return reply.status(503).send({ name, ready: false, error: service.stateReason });
+  };
+  app.get<{ Params: ModelParams }>("/v2/models/:name/ready", ready);
+  app.get<{ Params: ModelParams }>("/v2/models/:name/versions/:version/ready", ready);
+
+  const infer = async (request: { params: ModelParams; body: unknown }, reply: FastifyReply) => {
+    const model = resolve(request.params);
+    const parsed = parseInferRequest(request.body, model.manifest, model.batchable);
+    const outputNames = parsed.outputs ?? model.manifest.outputs.map((o) => o.name);
+    const outputs = await service.infer(parsed.feeds, outputNames);
+    return reply
+      .type("application/json")
+      .send(serializeInferResponse(model.manifest, parsed.id, outputNames, outputs));
+  };
+  app.post<{ Params: ModelParams }>("/v2/models/:name/infer", infer);
+  app.post<{ Params: ModelParams }>("/v2/models/:name/versions/:version/infer", infer);
+};

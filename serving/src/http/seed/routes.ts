@@ -1,0 +1,143 @@
+/**
+ * The seed-compatible API: `POST /predict`, `POST /predict/batch` and `GET /model/info`.
+ * Requests go through the model service (and so the batcher) like OIP inferences.
+ */
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import { UnavailableError } from "../../errors";
+import type { HostTensor } from "../../runtime/runtime";
+import type { LoadedModel, ModelService } from "../../service/modelService";
+import { PLATFORM } from "../oip/routes";
+import { invalid, isObject } from "../validate";
+import { featuresTensor, seedSignature, toPredictions, type SeedSignature } from "./adapter";
+
+export interface SeedRoutesOptions {
+  readonly service: ModelService;
+  /** Batching limits to report in `/model/info`. Default: not reported. */
+  readonly batching?: {
+    readonly maxBatchSize: number;
+    readonly maxDelayMs: number;
+    readonly maxQueueSize: number;
+  };
+}
+
+export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { service, batching }) => {
+  // The signature depends only on the manifest; compute it once per loaded model.
+  const signatures = new WeakMap<LoadedModel, SeedSignature | Error>();
+  const loaded = (): LoadedModel => {
+    const model = service.model;
+    if (!model) throw new UnavailableError(`model is not ready: ${service.stateReason}`, 5);
+    return model;
+  };
+  const signatureOf = (model: LoadedModel): SeedSignature => {
+    let sig = signatures.get(model);
+    if (!sig) {
+      try {
+        sig = seedSignature(model.manifest);
+      } catch (err) {
+        sig = err as Error;
+      }
+      signatures.set(model, sig);
+    }
+    if (sig instanceof Error) throw sig;
+    return sig;
+  };
+
+  /** Runs rows through the service; a model with a fixed batch of 1 gets one request per row. */
+  const run = async (sig: SeedSignature, input: HostTensor) => {
+    const outputs = [sig.probabilities.name, ...(sig.label ? [sig.label.name] : [])];
+    if (!sig.fixedBatch || input.shape[0] === 1) {
+      return toPredictions(sig, await service.infer({ [sig.input.name]: input }, outputs), input.shape[0]);
+    }
+    const rows = await Promise.all(
+      Array.from({ length: input.shape[0] }, (_, r) => {
+        const row: HostTensor = {
+          datatype: input.datatype,
+          shape: [1, sig.features],
+          data: (input.data as Float32Array).subarray(r * sig.features, (r + 1) * sig.features),
+        };
+        return service.infer({ [sig.input.name]: row }, outputs).then((out) => toPredictions(sig, out, 1)[0]);
+      }),
+    );
+    return rows;
+  };
+
+  app.post("/predict", async (request, reply: FastifyReply) => {
+    const model = loaded();
+    const sig = signatureOf(model);
+    const body = request.body;
+    if (!isObject(body) || !("features" in body)) {
+      invalid("request body", `{"features": [${sig.features} numbers]}`, body);
+    }
+    const input = featuresTensor(sig, [body.features], () => "features");
+    const [prediction] = await run(sig, input);
+    return reply.send({
+      ...prediction,
+      model_version: model.manifest.version,
+      latency_ms: round(reply.elapsedTime),
+    });
+  });
+
+  app.post("/predict/batch", async (request, reply: FastifyReply) => {
+    const model = loaded();
+    const sig = signatureOf(model);
+    const body = request.body;
+    if (!isObject(body) || !Array.isArray(body.instances) || body.instances.length === 0) {
+      invalid(
+        isObject(body) ? "instances" : "request body",
+        isObject(body)
+          ? `a non-empty array of rows of ${sig.features} numbers`
+          : `{"instances": [[${sig.features} numbers], ...]}`,
+        isObject(body) ? body.instances : body,
+      );
+    }
+    const instances = body.instances as unknown[];
+    const input = featuresTensor(sig, instances, (r) => `instances[${r}]`);
+    const predictions = await run(sig, input);
+    return reply.send({
+      predictions,
+      batch_size: instances.length,
+      model_version: model.manifest.version,
+      total_latency_ms: round(reply.elapsedTime),
+    });
+  });
+
+  app.get("/model/info", async () => {
+    const model = loaded();
+    const { manifest } = model;
+    let seed: { compatible: true; features: number } | { compatible: false; reason: string };
+    try {
+      seed = { compatible: true, features: signatureOf(model).features };
+    } catch (err) {
+      seed = { compatible: false, reason: (err as Error).message };
+    }
+    return {
+      name: manifest.name,
+      version: manifest.version,
+      sha256: manifest.sha256,
+      framework: manifest.framework,
+      platform: PLATFORM,
+      created_at: manifest.createdAt,
+      inputs: manifest.inputs,
+      outputs: manifest.outputs,
+      labels: manifest.labels ?? null,
+      metrics: manifest.metrics ?? null,
+      execution_provider: model.provider,
+      ready: service.ready,
+      batching: {
+        dynamic: model.batchable,
+        ...(batching
+          ? {
+              max_batch_size: batching.maxBatchSize,
+              max_delay_ms: batching.maxDelayMs,
+              max_queue_size: batching.maxQueueSize,
+            }
+          : {}),
+      },
+      seed_api: seed,
+    };
+  });
+};
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,113 @@
+/**
+ * Prometheus metrics, on a registry of their own (so several servers can live in one process, as
+ * in tests). Names follow Prometheus practice: `model_server_` prefix, base units (`_seconds`),
+ * counters ending in `_total`, and labels of bounded cardinality only (route templates, never raw
+ * URLs or request ids).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { BatchObserver } from "./batching/batcher";
+
+export const METRIC_PREFIX = "model_server_";
+
+/** Options of {@link ServerMetrics}. */
+export interface ServerMetricsOptions {
+  /** Also export process/Node.js metrics (CPU, memory, event-loop lag, GC) with the same prefix. Default: false. */
+  readonly defaultMetrics?: boolean;
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: `${METRIC_PREFIX}requests_total`,
+    help: "HTTP requests answered, by route template, method and status code.",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: `${METRIC_PREFIX}request_duration_seconds`,
+    help: "HTTP request latency from the first byte received to the response sent, by route and method.",
+    labelNames: ["route", "method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly inferenceDuration = new Histogram({
+    name: `${METRIC_PREFIX}inference_duration_seconds`,
+    help: "Duration of one model run (one batch), by model.",
+    labelNames: ["model"] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: `${METRIC_PREFIX}batch_size`,
+    help: "Rows per model run after dynamic batching, by model.",
+    labelNames: ["model"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: `${METRIC_PREFIX}queue_depth`,
+    help: "Inference requests waiting for a batch, by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueWait = new Histogram({
+    name: `${METRIC_PREFIX}queue_wait_seconds`,
+    help: "Time a request waited in the batching queue before its batch started, by model.",
+    labelNames: ["model"] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  readonly rejections = new Counter({
+    name: `${METRIC_PREFIX}inference_rejections_total`,
+    help: "Inference requests refused or abandoned by the batcher, by model and reason (queue_full, timeout, closed).",
+    labelNames: ["model", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceFailures = new Counter({
+    name: `${METRIC_PREFIX}inference_failures_total`,
+    help: "Model runs that failed (every request in the batch gets an error), by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelInfo = new Gauge({
+    name: `${METRIC_PREFIX}model_info`,
+    help: "The model being served: always 1, labelled with its name, version, sha256 and execution provider.",
+    labelNames: ["name", "version", "sha256", "provider"] as const,
+    registers: [this.registry],
+  });
+
+  readonly ready = new Gauge({
+    name: `${METRIC_PREFIX}ready`,
+    help: "1 while the server reports ready (model loaded, verified and warm, not draining), else 0.",
+    registers: [this.registry],
+  });
+
+  constructor(options: ServerMetricsOptions = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    this.ready.set(0);
+  }
+
+  /** A batcher observer that records into these metrics under the model's name. */
+  batchObserver(model: string): BatchObserver {
+    this.queueDepth.set({ model }, 0);
+    return {
+      onBatch: (rows, _requests, seconds, failed) => {
+        this.batchSize.observe({ model }, rows);
+        this.inferenceDuration.observe({ model }, seconds);
+        if (failed) this.inferenceFailures.inc({ model });
+      },
+      onQueueDepth: (depth) => this.queueDepth.set({ model }, depth),
+      onQueueWait: (seconds) => this.queueWait.observe({ model }, seconds),
+      onRejected: (reason) => this.rejections.inc({ model, reason }),
+    };
+  }
+}

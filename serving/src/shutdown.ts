@@ -1,0 +1,49 @@
+/**
+ * The drain sequence run on SIGTERM: readiness 503 at once (load balancers stop sending), wait
+ * the drain delay (they deregister; requests still arriving are served), stop accepting
+ * connections, answer every in-flight and queued request, then release the model.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "./logger";
+import type { ModelService } from "./service/modelService";
+
+/** Arguments of {@link drainAndClose}. */
+export interface DrainArgs {
+  readonly app: FastifyInstance;
+  readonly service: ModelService;
+  /** Time between readiness turning 503 and the listener closing, in ms. */
+  readonly drainDelayMs: number;
+  readonly logger: Logger;
+  /** Why we are shutting down (the signal), for the log. */
+  readonly reason: string;
+}
+
+export async function drainAndClose({
+  app,
+  service,
+  drainDelayMs,
+  logger,
+  reason,
+}: DrainArgs): Promise<void> {
+  service.startDraining();
+  logger.info(
+    {
+      reason,
+      drainDelaySeconds: drainDelayMs / 1000,
+      queued: service.queueDepth,
+      running: service.inferencesRunning,
+    },
+    "draining: readiness is now 503; listener closes after the drain delay",
+  );
+  await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+  logger.info(
+    { queued: service.queueDepth, running: service.inferencesRunning },
+    "closing listener; finishing in-flight and queued requests",
+  );
+  // close() stops accepting connections and resolves once every in-flight request is answered
+  // (connectionDrain closes keep-alive sockets as they turn idle).
+  await app.close();
+  // Nothing can reach the batcher any more; this only waits for work not tied to a request.
+  await service.stop();
+  logger.info({}, "shutdown complete");
+}

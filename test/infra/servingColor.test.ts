@@ -1,0 +1,445 @@
+import assert from "node:assert/strict";
+import {
+  intraOpThreads,
+  servingColorArgProblems,
+  type ServingColorArgs,
+} from "../../infra/components/servingColor";
+import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
+import { valueAt } from "../../infra/plan/diff";
+import { minDeregistrationDelaySeconds } from "../../infra/traffic";
+
+const T = {
+  deployment: "kubernetes:apps/v1:Deployment",
+  service: "kubernetes:core/v1:Service",
+  binding: "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+  namespace: "kubernetes:core/v1:Namespace",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  targetGroup: "aws:lb/targetGroup:TargetGroup",
+  rule: "aws:lb/listenerRule:ListenerRule",
+  release: "kubernetes:helm.sh/v3:Release",
+  role: "aws:iam/role:Role",
+} as const;
+const SERVER = "spec.template.spec.containers[name=server]";
+
+/** Asserts the value at `path` of a resource's inputs; the message names the resource. */
+function expectAt(r: RecordedResource, path: string, expected: unknown): void {
+  assert.deepEqual(valueAt(r.inputs, path), expected, `${r.type} ${r.name}: ${path}`);
+}
+function env(r: RecordedResource, name: string): unknown {
+  return valueAt(r.inputs, `${SERVER}.env[name=${name}].value`);
+}
+
+describe("servingColor: the two colors under mocks", () => {
+  /** Shipped dev config: blue 1.0.0 x1, green empty x0, GPUs on. */
+  let dev: StackEvaluation;
+  /** Green staged: 1.1.0 x1. */
+  let staged: StackEvaluation;
+  /** CPU-only dev. */
+  let cpu: StackEvaluation;
+  before(async () => {
+    dev = await evaluateStack("dev");
+    staged = await evaluateStack("dev", { "green.modelVersion": "1.1.0", "green.replicas": 1 });
+    cpu = await evaluateStack("dev", { gpuEnabled: "false" });
+  });
+
+  describe("namespace and ServiceAccount", () => {
+    it("the namespace enforces, audits and warns Pod Security Standards restricted", () => {
+      const ns = dev.one(T.namespace, "serving");
+      expectAt(ns, "metadata.name", "model-serving");
+      for (const mode of ["enforce", "audit", "warn"]) {
+        expectAt(ns, `metadata.labels["pod-security.kubernetes.io/${mode}"]`, "restricted");
+      }
+    });
+
+    it("the namespace turns on the load balancer controller's readiness-gate injection", () => {
+      expectAt(
+        dev.one(T.namespace, "serving"),
+        'metadata.labels["elbv2.k8s.aws/pod-readiness-gate-inject"]',
+        "enabled",
+      );
+    });
+
+    it("the model-server ServiceAccount is annotated with the serving IRSA role's ARN", () => {
+      const sa = dev.one(T.serviceAccount, "serving-model-server");
+      const role = dev.one(T.role, "serving-identity-irsa-role");
+      expectAt(sa, "metadata.name", "model-server");
+      expectAt(sa, "metadata.namespace", "model-serving");
+      expectAt(sa, 'metadata.annotations["eks.amazonaws.com/role-arn"]', role.state.arn);
+      assert.match(String(role.state.arn), /^arn:aws:iam::123456789012:role\//);
+    });
+  });
+
+  describe("TargetGroupBindings", () => {
+    for (const color of ["blue", "green"] as const) {
+      it(`${color}'s binding references the ${color} target group ARN and the ${color} Service and port`, () => {
+        const tgb = dev.one(T.binding, `serving-${color}-tgb`);
+        const tg = dev.one(T.targetGroup, `serving-${color}`);
+        const svc = dev.one(T.service, `serving-${color}-svc`);
+        expectAt(tgb, "apiVersion", "elbv2.k8s.aws/v1beta1");
+        expectAt(tgb, "kind", "TargetGroupBinding");
+        expectAt(tgb, "spec.targetGroupARN", tg.state.arn);
+        expectAt(tgb, "spec.targetType", "ip");
+        expectAt(tgb, "spec.serviceRef", { name: `model-server-${color}`, port: 8080 });
+        expectAt(svc, "metadata.name", `model-server-${color}`);
+        expectAt(svc, "spec.ports", [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+        expectAt(svc, "spec.type", "ClusterIP");
+        assert.equal(
+          valueAt(tgb.inputs, "spec.networking"),
+          undefined,
+          `${tgb.name}: Pulumi owns the SG rules`,
+        );
+      });
+    }
+
+    it("the two bindings point at different target groups", () => {
+      const arns = ["blue", "green"].map((c) =>
+        valueAt(dev.one(T.binding, `serving-${c}-tgb`).inputs, "spec.targetGroupARN"),
+      );
+      assert.notEqual(arns[0], arns[1]);
+    });
+
+    it("each Service selects only its own color's pods", () => {
+      for (const color of ["blue", "green"]) {
+        expectAt(dev.one(T.service, `serving-${color}-svc`), "spec.selector", {
+          "app.kubernetes.io/name": "model-server",
+          "app.kubernetes.io/instance": `model-server-${color}`,
+          "serving.onnx-eks-serving/color": color,
+        });
+      }
+    });
+
+    it("bindings wait for the load balancer controller release (CRDs and webhooks)", () => {
+      const release = dev.one(T.release, "lb-controller-release");
+      for (const color of ["blue", "green"]) {
+        const tgb = dev.one(T.binding, `serving-${color}-tgb`);
+        assert.ok(dev.dependsOn(tgb, release), `${tgb.name} must depend on ${release.name}`);
+      }
+    });
+  });
+
+  describe("Deployments", () => {
+    it("each Deployment waits for its binding, so the readiness gate is injected into its first pods", () => {
+      for (const color of ["blue", "green"]) {
+        const d = dev.one(T.deployment, `serving-${color}`);
+        const tgb = dev.one(T.binding, `serving-${color}-tgb`);
+        assert.ok(d.dependsOn.includes(tgb.urn), `${d.name} must depend on ${tgb.name}`);
+      }
+    });
+
+    it("each Deployment waits for the header rule that keeps its target group in use", () => {
+      for (const color of ["blue", "green"]) {
+        const d = dev.one(T.deployment, `serving-${color}`);
+        const route = dev.one(T.rule, `serving-route-${color}`);
+        assert.ok(d.dependsOn.includes(route.urn), `${d.name} must depend on ${route.name}`);
+      }
+    });
+
+    it("the blue Deployment waits for the seeded bundled model objects it serves", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      for (const obj of dev.all("aws:s3/bucketObjectv2:BucketObjectv2")) {
+        assert.ok(d.dependsOn.includes(obj.urn), `${d.name} must depend on ${obj.name}`);
+      }
+    });
+
+    it("pods get the server's environment contract with MODEL_URI pointing at the version prefix", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      const bucket = dev.outputs.modelBucketName;
+      const expected: Record<string, string> = {
+        PORT: "8080",
+        HOST: "0.0.0.0",
+        LOG_LEVEL: "info",
+        MODEL_URI: `s3://${bucket}/models/churn/1.0.0/`,
+        MODEL_NAME: "churn",
+        MODEL_VERSION: "1.0.0",
+        MODEL_CACHE_DIR: "/var/cache/models",
+        EXECUTION_PROVIDERS: "cuda,cpu",
+        INTRA_OP_THREADS: "2",
+        REQUEST_TIMEOUT_MS: "10000",
+        DRAIN_DELAY_SECONDS: "5",
+        SHUTDOWN_TIMEOUT_SECONDS: "20",
+        AWS_REGION: "us-west-2",
+      };
+      const actual = Object.fromEntries(
+        (valueAt(d.inputs, `${SERVER}.env`) as { name: string; value: string }[]).map((e) => [
+          e.name,
+          e.value,
+        ]),
+      );
+      assert.deepEqual(actual, expected, `${d.name}: container env`);
+    });
+
+    it("the image is the stack's image by digest", () => {
+      expectAt(dev.one(T.deployment, "serving-blue"), `${SERVER}.image`, dev.outputs.imageRef);
+      assert.match(String(dev.outputs.imageRef), /@sha256:[0-9a-f]{64}$/);
+    });
+
+    it("the model cache and /tmp are emptyDirs, the only writable paths", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      expectAt(d, `${SERVER}.volumeMounts`, [
+        { name: "tmp", mountPath: "/tmp" },
+        { name: "model-cache", mountPath: "/var/cache/models" },
+      ]);
+      expectAt(d, "spec.template.spec.volumes[name=tmp].emptyDir", { sizeLimit: "1Gi" });
+      expectAt(d, "spec.template.spec.volumes[name=model-cache].emptyDir", { sizeLimit: "20Gi" });
+    });
+
+    it("probes: startup and readiness on /ready (startup allows 10 minutes), liveness on /health", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      expectAt(d, `${SERVER}.startupProbe.httpGet.path`, "/ready");
+      expectAt(d, `${SERVER}.startupProbe.periodSeconds`, 10);
+      expectAt(d, `${SERVER}.startupProbe.failureThreshold`, 60);
+      expectAt(d, `${SERVER}.readinessProbe.httpGet.path`, "/ready");
+      expectAt(d, `${SERVER}.livenessProbe.httpGet.path`, "/health");
+      for (const p of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        expectAt(d, `${SERVER}.${p}.httpGet.port`, "http");
+      }
+    });
+
+    it("preStop sleep, termination grace, server drain and ALB deregistration delay agree", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      const tg = dev.one(T.targetGroup, "serving-blue");
+      const preStop = valueAt(d.inputs, `${SERVER}.lifecycle.preStop.sleep.seconds`) as number;
+      const drain = Number(env(d, "DRAIN_DELAY_SECONDS"));
+      const shutdown = Number(env(d, "SHUTDOWN_TIMEOUT_SECONDS"));
+      const requestTimeout = Number(env(d, "REQUEST_TIMEOUT_MS")) / 1000;
+      const grace = valueAt(d.inputs, "spec.template.spec.terminationGracePeriodSeconds") as number;
+      const dereg = tg.inputs.deregistrationDelay as number;
+      assert.deepEqual([preStop, drain, requestTimeout, shutdown, grace, dereg], [15, 5, 10, 20, 40, 30]);
+      assert.ok(
+        shutdown > drain + requestTimeout,
+        "the server's forced exit comes after drain + one request",
+      );
+      assert.ok(grace > preStop + shutdown, "the kubelet's SIGKILL comes after the server's own exit");
+      assert.ok(
+        dereg >=
+          minDeregistrationDelaySeconds({
+            preStopDelaySeconds: preStop,
+            drainDelaySeconds: drain,
+            deregistrationDelaySeconds: dereg,
+          }),
+        "the ALB drains at least as long as the pod may accept and finish a request",
+      );
+    });
+
+    it("the pod security context is restricted (PSS) at pod and container level", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      expectAt(d, "spec.template.spec.securityContext", {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expectAt(d, `${SERVER}.securityContext`, {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        seccompProfile: { type: "RuntimeDefault" },
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      expectAt(d, "spec.template.spec.automountServiceAccountToken", false);
+      expectAt(d, "spec.template.spec.serviceAccountName", "model-server");
+    });
+
+    it("with gpuEnabled, pods request and limit one nvidia.com/gpu, tolerate the GPU taint and select GPU nodes", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      expectAt(d, `${SERVER}.resources`, {
+        requests: { cpu: "2", memory: "4Gi", "nvidia.com/gpu": "1" },
+        limits: { memory: "4Gi", "nvidia.com/gpu": "1" },
+      });
+      expectAt(d, "spec.template.spec.tolerations", [
+        { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" },
+      ]);
+      expectAt(d, "spec.template.spec.nodeSelector", { "node.onnx-eks-serving/accelerator": "nvidia" });
+      expectAt(d, `${SERVER}.env[name=EXECUTION_PROVIDERS].value`, "cuda,cpu");
+    });
+
+    it("without gpuEnabled, pods have no GPU request, toleration or GPU node selector, and use the CPU provider", () => {
+      for (const color of ["blue", "green"]) {
+        const d = cpu.one(T.deployment, `serving-${color}`);
+        expectAt(d, "spec.template.spec.tolerations", undefined);
+        expectAt(d, "spec.template.spec.nodeSelector", undefined);
+        expectAt(d, `${SERVER}.env[name=EXECUTION_PROVIDERS].value`, "cpu");
+      }
+    });
+
+    it("without gpuEnabled, pods request 500m and 1Gi by default, so they fit the t3.large system nodes", () => {
+      for (const color of ["blue", "green"]) {
+        const d = cpu.one(T.deployment, `serving-${color}`);
+        expectAt(d, `${SERVER}.resources`, {
+          requests: { cpu: "500m", memory: "1Gi" },
+          limits: { memory: "1Gi" },
+        });
+        expectAt(d, `${SERVER}.env[name=INTRA_OP_THREADS].value`, "1");
+      }
+    });
+
+    it("explicit servingCpu and servingMemory win over the mode's defaults", async () => {
+      const sized = await evaluateStack("dev", {
+        gpuEnabled: "false",
+        servingCpu: "1500m",
+        servingMemory: "1536Mi",
+      });
+      const d = sized.one(T.deployment, "serving-blue");
+      expectAt(d, `${SERVER}.resources`, {
+        requests: { cpu: "1500m", memory: "1536Mi" },
+        limits: { memory: "1536Mi" },
+      });
+      expectAt(d, `${SERVER}.env[name=INTRA_OP_THREADS].value`, "1");
+    });
+
+    it("pods spread over zones (and hosts) without blocking a rollout", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      const spread = valueAt(d.inputs, "spec.template.spec.topologySpreadConstraints") as Record<
+        string,
+        unknown
+      >[];
+      assert.deepEqual(
+        spread.map((s) => [s.topologyKey, s.whenUnsatisfiable, s.maxSkew]),
+        [
+          ["topology.kubernetes.io/zone", "ScheduleAnyway", 1],
+          ["kubernetes.io/hostname", "ScheduleAnyway", 1],
+        ],
+        `${d.name}: topologySpreadConstraints`,
+      );
+    });
+
+    it("labels: app.kubernetes.io/* plus the color, with the model version only on the Deployment and its pods", () => {
+      const d = dev.one(T.deployment, "serving-blue");
+      const labels = {
+        "app.kubernetes.io/name": "model-server",
+        "app.kubernetes.io/instance": "model-server-blue",
+        "app.kubernetes.io/component": "inference",
+        "app.kubernetes.io/part-of": "onnx-eks-serving",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "serving.onnx-eks-serving/color": "blue",
+      };
+      expectAt(d, "metadata.labels", { ...labels, "app.kubernetes.io/version": "1.0.0" });
+      expectAt(d, "spec.template.metadata.labels", { ...labels, "app.kubernetes.io/version": "1.0.0" });
+      for (const [type, name] of [
+        [T.service, "serving-blue-svc"],
+        [T.binding, "serving-blue-tgb"],
+        [T.pdb, "serving-blue-pdb"],
+        [T.hpa, "serving-blue-hpa"],
+      ] as const) {
+        expectAt(dev.one(type, name), "metadata.labels", labels);
+      }
+    });
+
+    it("rolling updates never drop below the configured replicas", () => {
+      expectAt(dev.one(T.deployment, "serving-blue"), "spec.strategy", {
+        type: "RollingUpdate",
+        rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 },
+      });
+    });
+  });
+
+  describe("replicas, HPA and PDB", () => {
+    it("a color with replicas 0 keeps its Deployment (scaled to 0), Service, binding and PDB, and has no HPA", () => {
+      expectAt(dev.one(T.deployment, "serving-green"), "spec.replicas", 0);
+      for (const [type, name] of [
+        [T.service, "serving-green-svc"],
+        [T.binding, "serving-green-tgb"],
+        [T.pdb, "serving-green-pdb"],
+      ] as const) {
+        assert.equal(dev.all(type, name).length, 1, `${type} ${name} must exist`);
+      }
+      assert.deepEqual(dev.all(T.hpa, "serving-green-hpa"), [], "no HPA for a color without pods");
+    });
+
+    it("a color without a model version gets no MODEL_URI", () => {
+      assert.equal(env(dev.one(T.deployment, "serving-green"), "MODEL_URI"), undefined);
+    });
+
+    it("a color with pods has an HPA from replicas to maxReplicas on CPU, targeting its Deployment", () => {
+      const hpa = dev.one(T.hpa, "serving-blue-hpa");
+      expectAt(hpa, "spec.minReplicas", 1);
+      expectAt(hpa, "spec.maxReplicas", 2);
+      expectAt(hpa, "spec.scaleTargetRef", {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name: "model-server-blue",
+      });
+      expectAt(hpa, "spec.metrics[0].resource", {
+        name: "cpu",
+        target: { type: "Utilization", averageUtilization: 70 },
+      });
+      expectAt(dev.one(T.deployment, "serving-blue"), "spec.replicas", 1);
+    });
+
+    it("staging green creates its HPA and sets its replicas and model", () => {
+      expectAt(staged.one(T.hpa, "serving-green-hpa"), "spec.minReplicas", 1);
+      const d = staged.one(T.deployment, "serving-green");
+      expectAt(d, "spec.replicas", 1);
+      assert.equal(env(d, "MODEL_URI"), `s3://${staged.outputs.modelBucketName}/models/churn/1.1.0/`);
+    });
+
+    it("PDBs allow one voluntary disruption at a time and evict unhealthy pods", () => {
+      for (const color of ["blue", "green"]) {
+        const pdb = dev.one(T.pdb, `serving-${color}-pdb`);
+        expectAt(pdb, "spec.maxUnavailable", 1);
+        expectAt(pdb, "spec.unhealthyPodEvictionPolicy", "AlwaysAllow");
+        expectAt(pdb, "spec.selector.matchLabels", {
+          "app.kubernetes.io/name": "model-server",
+          "app.kubernetes.io/instance": `model-server-${color}`,
+          "serving.onnx-eks-serving/color": color,
+        });
+      }
+    });
+  });
+});
+
+describe("servingColor: argument checks and helpers (no mocks)", () => {
+  const ARGS: ServingColorArgs = {
+    color: "green",
+    namespace: "ns",
+    serviceAccountName: "model-server",
+    image: "img",
+    modelBucketName: "bucket",
+    modelName: "churn",
+    modelVersion: "1.1.0",
+    replicas: 2,
+    maxReplicas: 4,
+    targetGroupArn: "arn",
+    region: "us-west-2",
+  };
+
+  it("valid arguments have no problems", () => {
+    assert.deepEqual(servingColorArgProblems(ARGS), []);
+  });
+
+  it("pods without a model version are refused naming the keys", () => {
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, modelVersion: "" }), [
+      "green.modelVersion must be set when green.replicas is 2",
+    ]);
+  });
+
+  it("maxReplicas below replicas is refused naming both keys", () => {
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, maxReplicas: 1 }), [
+      "green.maxReplicas must be an integer from max(1, green.replicas = 2) to 1000, got 1",
+    ]);
+  });
+
+  it("a malformed quantity is refused naming the config key", () => {
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, memory: "4 GB" }), [
+      'servingMemory must be a positive Kubernetes memory quantity such as "4Gi" or "512Mi", got "4 GB"',
+    ]);
+  });
+
+  const threads: [string, number][] = [
+    ["2", 2],
+    ["4", 4],
+    ["500m", 1],
+    ["2500m", 2],
+    ["1.5", 1],
+  ];
+  for (const [cpuQuantity, expected] of threads) {
+    it(`INTRA_OP_THREADS for a CPU request of ${cpuQuantity} is ${expected}`, () => {
+      assert.equal(intraOpThreads(cpuQuantity), expected);
+    });
+  }
+});

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ConfigError, defaultModelRoot, loadConfig } from "../../serving/src/config";
+
+const repoRoot = resolve(__dirname, "../..");
+
+describe("server config", () => {
+  it("has the documented defaults", () => {
+    assert.deepEqual(loadConfig({}), {
+      port: 8080,
+      host: "0.0.0.0",
+      logLevel: "info",
+      model: {
+        uri: undefined,
+        root: join(repoRoot, "serving", "models"),
+        name: "churn",
+        version: "1.0.0",
+        cacheDir: join(tmpdir(), "model-cache"),
+      },
+      executionProviders: ["cpu"],
+      intraOpThreads: 0,
+      interOpThreads: 0,
+      maxBatchSize: 32,
+      maxBatchDelayMs: 2,
+      maxQueueSize: 1024,
+      requestTimeoutMs: 10_000,
+      bodyLimitBytes: 1_048_576,
+      drainDelaySeconds: 5,
+      shutdownTimeoutSeconds: 30,
+    });
+  });
+
+  it("finds serving/models from the package root whatever the working directory", () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(tmpdir());
+      assert.equal(defaultModelRoot(), join(repoRoot, "serving", "models"));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "debug",
+      MODEL_URI: "s3://my-bucket/models/churn/2.0.0/",
+      MODEL_ROOT: "/models",
+      MODEL_NAME: "fraud",
+      MODEL_VERSION: "2.1.0-rc.1",
+      MODEL_CACHE_DIR: "/var/cache/models",
+      EXECUTION_PROVIDERS: "CUDA, cpu",
+      INTRA_OP_THREADS: "4",
+      INTER_OP_THREADS: "1",
+      MAX_BATCH_SIZE: "64",
+      MAX_BATCH_DELAY_MS: "0",
+      MAX_QUEUE_SIZE: "10",
+      REQUEST_TIMEOUT_MS: "500",
+      BODY_LIMIT_BYTES: "2048",
+      DRAIN_DELAY_SECONDS: "0.5",
+      SHUTDOWN_TIMEOUT_SECONDS: "20",
+    });
+    assert.equal(config.port, 9000);
+    assert.equal(config.model.uri, "s3://my-bucket/models/churn/2.0.0/");
+    assert.equal(config.model.root, "/models");
+    assert.equal(config.model.version, "2.1.0-rc.1");
+    assert.deepEqual(config.executionProviders, ["cuda", "cpu"]);
+    assert.equal(config.maxBatchDelayMs, 0);
+    assert.equal(config.drainDelaySeconds, 0.5);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it("resolves a local MODEL_URI to an absolute directory", () => {
+    assert.equal(
+      loadConfig({ MODEL_URI: "file:///srv/models/churn/1.0.0" }).model.uri,
+      "/srv/models/churn/1.0.0",
+    );
+  });
+
+  const bad: Array<[string, Record<string, string>, string]> = [
+    ["a non-numeric port", { PORT: "http" }, 'PORT: expected an integer from 0 to 65535, got "http"'],
+    ["a port out of range", { PORT: "70000" }, "PORT: expected an integer from 0 to 65535, got 70000"],
+    [
+      "an unknown log level",
+      { LOG_LEVEL: "loud" },
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    ["an invalid model name", { MODEL_NAME: "Churn!" }, 'MODEL_NAME: model name "Churn!" is invalid'],
+    ["a non-semver version", { MODEL_VERSION: "latest" }, 'MODEL_VERSION: model version "latest" is invalid'],
+    [
+      "an unknown provider",
+      { EXECUTION_PROVIDERS: "cuda,tpu" },
+      'EXECUTION_PROVIDERS: unknown execution provider "tpu"; expected cpu, cuda, tensorrt',
+    ],
+    [
+      "a duplicated provider",
+      { EXECUTION_PROVIDERS: "cpu,cpu" },
+      'EXECUTION_PROVIDERS: execution provider "cpu" is listed twice',
+    ],
+    [
+      "a zero batch size",
+      { MAX_BATCH_SIZE: "0" },
+      "MAX_BATCH_SIZE: expected an integer from 1 to 65536, got 0",
+    ],
+    [
+      "a fractional delay",
+      { MAX_BATCH_DELAY_MS: "1.5" },
+      'MAX_BATCH_DELAY_MS: expected an integer from 0 to 60000, got "1.5"',
+    ],
+    ["a zero queue", { MAX_QUEUE_SIZE: "0" }, "MAX_QUEUE_SIZE: expected an integer from 1 to 1000000, got 0"],
+    [
+      "a negative timeout",
+      { REQUEST_TIMEOUT_MS: "-5" },
+      "REQUEST_TIMEOUT_MS: expected an integer from 1 to 3600000, got -5",
+    ],
+    [
+      "a tiny body limit",
+      { BODY_LIMIT_BYTES: "10" },
+      "BODY_LIMIT_BYTES: expected an integer from 1024 to 1073741824, got 10",
+    ],
+    [
+      "a negative drain delay",
+      { DRAIN_DELAY_SECONDS: "-1" },
+      'DRAIN_DELAY_SECONDS: expected a number of seconds from 0 to 3600, got "-1"',
+    ],
+    [
+      "an unsupported URI scheme",
+      { MODEL_URI: "gs://bucket/models/x/1.0.0/" },
+      "MODEL_URI: expected an s3:// URI or a local directory",
+    ],
+    [
+      "an s3 URI without a key",
+      { MODEL_URI: "s3://bucket" },
+      "MODEL_URI: expected s3://<bucket>/models/<name>/<version>/",
+    ],
+    [
+      "a shutdown timeout not above the drain delay",
+      { DRAIN_DELAY_SECONDS: "30", SHUTDOWN_TIMEOUT_SECONDS: "30" },
+      "SHUTDOWN_TIMEOUT_SECONDS (30) must be greater than DRAIN_DELAY_SECONDS (30)",
+    ],
+  ];
+  for (const [what, env, message] of bad) {
+    it(`rejects ${what}, naming the variable`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.ok(err.message.includes(message), `"${err.message}" does not include "${message}"`);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("reports every problem at once", () => {
+    assert.throws(
+      () => loadConfig({ PORT: "x", MAX_BATCH_SIZE: "0" }),
+      (err: unknown) => {
+        assert.match((err as Error).message, /PORT: .*\n\s+MAX_BATCH_SIZE: /);
+        return true;
+      },
+    );
+  });
+});

@@ -1,0 +1,239 @@
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+import { parseLabels, parseMetrics, runModelCli, type CliIo } from "../../../serving/cli/model";
+import { sha256Bytes } from "../../../serving/src/model/checksum";
+import { serializeManifest } from "../../../serving/src/model/manifest";
+import { startS3Server, type S3TestServer } from "../../support/s3Server";
+
+const REPO = join(__dirname, "..", "..", "..");
+const CHURN = join(REPO, "serving", "models", "churn", "1.0.0", "model.onnx");
+const BUCKET = "cli-test";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("npm run model (registry CLI) against a loopback S3 server", () => {
+  let s3: S3TestServer;
+  let work: string;
+  let sha: string;
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    work = await mkdtemp(join(tmpdir(), "cli-test-"));
+    sha = sha256Bytes(await readFile(CHURN));
+    // The SDK's default credential chain reads credentials from the process environment.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" });
+  });
+
+  after(async () => {
+    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      if (savedEnv[key] === undefined) delete process.env[key];
+      else process.env[key] = savedEnv[key];
+    }
+    await s3?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** Runs the CLI in-process with flags naming the loopback server and no pulumi on PATH. */
+  async function cli(...argv: string[]): Promise<Run> {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIo = {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      env: { PATH: work, AWS_REGION: "us-east-1" },
+    };
+    const code = await runModelCli(argv, io);
+    return { code, stdout, stderr };
+  }
+
+  const target = () => ["--bucket", BUCKET, "--endpoint", s3.endpoint];
+
+  it("push prints where the version went and its interface", async () => {
+    const run = await cli(
+      "push",
+      CHURN,
+      "--name",
+      "churn",
+      "--version",
+      "1.0.0",
+      "--metrics",
+      "auc=0.93",
+      "accuracy=0.985",
+      "--labels",
+      "stay,churn",
+      ...target(),
+    );
+    assert.equal(run.stderr, "");
+    assert.equal(run.code, 0);
+    assert.equal(
+      run.stdout,
+      [
+        `pushed churn 1.0.0 to s3://${BUCKET}/models/churn/1.0.0/`,
+        `  bucket   ${BUCKET} (from --bucket)`,
+        `  sha256   ${sha}`,
+        "  inputs   input FP32 [-1,4]",
+        "  outputs  label INT64 [-1], probabilities FP32 [-1,2]",
+        "  labels   stay, churn",
+        "  metrics  auc=0.93 accuracy=0.985",
+        `serve it: MODEL_URI=s3://${BUCKET}/models/churn/1.0.0/, or \`pulumi config set <color>.modelVersion 1.0.0\``,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("show prints the stored manifest exactly", async () => {
+    const run = await cli("show", "churn", "1.0.0", ...target());
+    assert.equal(run.code, 0);
+    const manifest = JSON.parse(run.stdout);
+    assert.equal(run.stdout, serializeManifest(manifest));
+    assert.deepEqual(
+      { ...manifest, createdAt: "(checked below)" },
+      {
+        name: "churn",
+        version: "1.0.0",
+        sha256: sha,
+        framework: "onnx",
+        inputs: [{ name: "input", datatype: "FP32", shape: [-1, 4] }],
+        outputs: [
+          { name: "label", datatype: "INT64", shape: [-1] },
+          { name: "probabilities", datatype: "FP32", shape: [-1, 2] },
+        ],
+        createdAt: "(checked below)",
+        labels: ["stay", "churn"],
+        metrics: { auc: 0.93, accuracy: 0.985 },
+      },
+    );
+    assert.ok(Math.abs(Date.parse(manifest.createdAt) - Date.now()) < 60_000);
+  });
+
+  it("push refuses to overwrite: exit 1 and the reason", async () => {
+    const run = await cli("push", CHURN, "--name", "churn", "--version", "1.0.0", ...target());
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    assert.equal(
+      run.stderr,
+      `error: model churn version 1.0.0 already exists at s3://${BUCKET}/models/churn/1.0.0/; ` +
+        "versions are immutable, publish a new version\n",
+    );
+  });
+
+  it("push refuses a file onnxruntime cannot load", async () => {
+    const junk = join(work, "junk.onnx");
+    await writeFile(junk, "not a model");
+    const run = await cli("push", junk, "--name", "junk", "--version", "1.0.0", ...target());
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`^error: ${junk} is not a model onnxruntime can load: `));
+  });
+
+  it("list prints a table, and --json the same data", async () => {
+    assert.equal((await cli("push", CHURN, "--name", "churn", "--version", "1.1.0", ...target())).code, 0);
+    const run = await cli("list", ...target());
+    assert.equal(run.code, 0);
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+LAST MODIFIED$/);
+    assert.match(lines[1], /^churn\s+1\.0\.0\s+complete\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[2], /^churn\s+1\.1\.0\s+complete\s+\d{4}-\d\d-\d\dT/);
+
+    const json = await cli("list", "--name", "churn", "--json", ...target());
+    const parsed = JSON.parse(json.stdout) as {
+      name: string;
+      versions: { version: string; complete: boolean }[];
+    }[];
+    assert.deepEqual(
+      parsed.map((m) => [m.name, m.versions.map((v) => `${v.version}:${v.complete}`)]),
+      [["churn", ["1.0.0:true", "1.1.0:true"]]],
+    );
+    const none = await cli("list", "--name", "fraud", ...target());
+    assert.equal(none.stdout, `no models in s3://${BUCKET}/models/fraud/\n`);
+  });
+
+  it("show of a missing version exits 1 naming it", async () => {
+    const run = await cli("show", "churn", "7.0.0", ...target());
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      `error: model churn version 7.0.0 not found: s3://${BUCKET}/models/churn/7.0.0/manifest.json does not exist\n`,
+    );
+  });
+
+  it("bad flags are clear errors", async () => {
+    const badVersion = await cli("push", CHURN, "--name", "churn", "--version", "one", ...target());
+    assert.equal(badVersion.code, 1);
+    assert.equal(
+      badVersion.stderr,
+      'error: model version "one" is invalid: expected a semantic version such as 1.2.3\n',
+    );
+    const badMetric = await cli(
+      "push",
+      CHURN,
+      "--name",
+      "churn",
+      "--version",
+      "2.0.0",
+      "--metrics",
+      "auc=high",
+      ...target(),
+    );
+    assert.equal(
+      badMetric.stderr,
+      'error: --metrics "auc=high" is invalid: expected key=number, e.g. auc=0.93\n',
+    );
+    const missingName = await cli("push", CHURN, "--version", "2.0.0", ...target());
+    assert.equal(missingName.code, 1);
+    assert.match(missingName.stderr, /required option '--name <name>' not specified/);
+  });
+
+  it("without --bucket and without pulumi on PATH explains the stack-output path", async () => {
+    const run = await cli("list", "--endpoint", s3.endpoint);
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      "error: --bucket was not given and reading the stack output modelBucketName failed: " +
+        "the pulumi CLI is not installed or not on PATH; pass --bucket (and --region)\n",
+    );
+  });
+
+  it("runs as `npm run model` in a child process, with the endpoint from AWS_ENDPOINT_URL_S3", async () => {
+    const { stdout } = await promisify(execFile)(
+      "npm",
+      ["run", "--silent", "model", "--", "show", "churn", "1.1.0", "--bucket", BUCKET],
+      {
+        cwd: REPO,
+        env: { ...process.env, ...s3.env() },
+      },
+    );
+    assert.equal(JSON.parse(stdout).sha256, sha);
+  });
+});
+
+describe("CLI flag parsing", () => {
+  it("parses --metrics entries into numbers", () => {
+    assert.deepEqual(parseMetrics(["auc=0.93", "f1=1e-1", "loss=-2"]), { auc: 0.93, f1: 0.1, loss: -2 });
+  });
+  for (const bad of ["auc", "auc=", "=1", "auc=NaN", "auc=Infinity", "a b=1"]) {
+    it(`refuses --metrics ${JSON.stringify(bad)}`, () =>
+      assert.throws(() => parseMetrics([bad]), {
+        message: `--metrics ${JSON.stringify(bad)} is invalid: expected key=number, e.g. auc=0.93`,
+      }));
+  }
+  it("refuses a metric named twice", () =>
+    assert.throws(() => parseMetrics(["auc=1", "auc=2"]), { message: '--metrics names "auc" twice' }));
+  it("parses --labels", () => assert.deepEqual(parseLabels("stay, churn"), ["stay", "churn"]));
+  it("refuses empty or repeated labels", () => {
+    assert.throws(() => parseLabels("a,,b"), {
+      message: '--labels "a,,b" is invalid: expected comma-separated non-empty labels',
+    });
+    assert.throws(() => parseLabels("a,b,a"), { message: '--labels names "a" twice' });
+  });
+});
