@@ -22,8 +22,6 @@ import { TrafficRouter } from "./components/trafficRouter";
 import { BUNDLED_MODEL_DIR, REPO_ROOT, requireAbsolute } from "./paths";
 import { COLORS, planTraffic, type Color, type TrafficPlan } from "./traffic";
 
-export { BUNDLED_MODEL_DIR, REPO_ROOT } from "./paths";
-
 export interface CreateStackOptions {
   /**
    * Repository root (build context, Dockerfile, bundled model); must be absolute, so nothing

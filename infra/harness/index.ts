@@ -23,7 +23,8 @@ import { createStack } from "../stack";
 import { DEFAULT_MOCK_ENVIRONMENT, mockInvoke, mockResourceOutputs, type MockEnvironment } from "./mocks";
 import { applyOverrides, readStackConfig } from "./stackFiles";
 
-export { applyOverrides, readStackConfig, REPO_ROOT } from "./stackFiles";
+export { REPO_ROOT } from "../paths";
+export { applyOverrides, readStackConfig } from "./stackFiles";
 export { DEFAULT_MOCK_ENVIRONMENT, mockInvoke, mockResourceOutputs, stableHex } from "./mocks";
 export type { MockEnvironment } from "./mocks";
 

@@ -10,8 +10,6 @@ import * as yaml from "js-yaml";
 import type { RawConfig } from "../config";
 import { REPO_ROOT } from "../paths";
 
-export { REPO_ROOT };
-
 export class StackFileError extends Error {
   override name = "StackFileError";
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --set activeColor=green [--set key=value ...] [--base key=value ...] [--stack dev] [--json]``
+ * `npm run plan -- --set activeColor=green [--set key=value ...] [--base key=value ...] [--stack dev] [--json]`
  *
  * Exit codes: 0 the plan was computed (whatever it shows); 1 the change is refused by the
  * program (config validation or a traffic guard: what `pulumi preview` would report), or the

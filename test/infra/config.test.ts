@@ -13,7 +13,8 @@ import {
   type RawConfig,
   type StackConfig,
 } from "../../infra/config";
-import { readStackConfig, REPO_ROOT } from "../../infra/harness/stackFiles";
+import { readStackConfig } from "../../infra/harness/stackFiles";
+import { REPO_ROOT } from "../../infra/paths";
 
 const BASE: RawConfig = { "aws:region": "us-west-2" };
 
@@ -629,6 +630,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
   it("Pulumi.dev.yaml parses: us-west-2, a small GPU group, canary 0, blue serving 1.0.0", () => {
     const cfg = parseConfig(readStackConfig("dev"));
     assert.equal(cfg.region, "us-west-2");
+    assert.equal(cfg.clusterVersion, "1.35");
     assert.equal(cfg.gpuEnabled, true);
     assert.deepEqual(cfg.gpuInstanceTypes, ["g5.xlarge"]);
     assert.deepEqual([cfg.gpuNodesMin, cfg.gpuNodesDesired, cfg.gpuNodesMax], [1, 2, 3]);

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { StackEvaluation } from "../../infra/harness";
 import { evaluateStack } from "../../infra/harness";
 import { readBundledModel } from "../../infra/components/modelStore";
-import { BUNDLED_MODEL_DIR, REPO_ROOT } from "../../infra/stack";
+import { BUNDLED_MODEL_DIR, REPO_ROOT } from "../../infra/paths";
 import { sha256File } from "../../serving/src/model/checksum";
 import { parseManifest, serializeManifest } from "../../serving/src/model/manifest";
 import { cpuStack, devStack, policyOf, stateString, T, variantStack } from "./support/stacks";

@@ -6,13 +6,11 @@ import { diffResources, diffValues, valueAt, type PlannedResource } from "../../
 import { runPlanCli } from "../../infra/plan/cli";
 import { PlanBaselineError, planChange, type PlanResult } from "../../infra/plan/plan";
 import { formatPlan } from "../../infra/plan/report";
+import { SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
 
 const REPO = path.resolve(__dirname, "..", "..");
-/** Green staged next to blue: 1.1.0 with one pod, no traffic. */
-const STAGED = { "green.modelVersion": "1.1.0", "green.replicas": 1 };
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const RULE = "aws:lb/listenerRule:ListenerRule";
-const SERVER = "spec.template.spec.containers[name=server]";
 
 /** `type name` of every changed/added/removed resource, sorted: what a plan touches. */
 function touched(plan: PlanResult): string[] {

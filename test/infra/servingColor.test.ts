@@ -7,26 +7,8 @@ import {
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
 import { minDeregistrationDelaySeconds } from "../../infra/traffic";
+import { devStack, expectAt, SERVER, stagedStack, T } from "./support/stacks";
 
-const T = {
-  deployment: "kubernetes:apps/v1:Deployment",
-  service: "kubernetes:core/v1:Service",
-  binding: "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
-  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
-  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-  namespace: "kubernetes:core/v1:Namespace",
-  serviceAccount: "kubernetes:core/v1:ServiceAccount",
-  targetGroup: "aws:lb/targetGroup:TargetGroup",
-  rule: "aws:lb/listenerRule:ListenerRule",
-  release: "kubernetes:helm.sh/v3:Release",
-  role: "aws:iam/role:Role",
-} as const;
-const SERVER = "spec.template.spec.containers[name=server]";
-
-/** Asserts the value at `path` of a resource's inputs; the message names the resource. */
-function expectAt(r: RecordedResource, path: string, expected: unknown): void {
-  assert.deepEqual(valueAt(r.inputs, path), expected, `${r.type} ${r.name}: ${path}`);
-}
 function env(r: RecordedResource, name: string): unknown {
   return valueAt(r.inputs, `${SERVER}.env[name=${name}].value`);
 }
@@ -39,9 +21,11 @@ describe("servingColor: the two colors under mocks", () => {
   /** CPU-only dev. */
   let cpu: StackEvaluation;
   before(async () => {
-    dev = await evaluateStack("dev");
-    staged = await evaluateStack("dev", { "green.modelVersion": "1.1.0", "green.replicas": 1 });
-    cpu = await evaluateStack("dev", { gpuEnabled: "false" });
+    [dev, staged, cpu] = await Promise.all([
+      devStack(),
+      stagedStack(),
+      evaluateStack("dev", { gpuEnabled: "false" }),
+    ]);
   });
 
   describe("namespace and ServiceAccount", () => {

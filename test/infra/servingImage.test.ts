@@ -11,7 +11,7 @@ import {
   parseDockerignore,
   ServingImage,
 } from "../../infra/components/servingImage";
-import { REPO_ROOT } from "../../infra/stack";
+import { REPO_ROOT } from "../../infra/paths";
 import { cpuStack, devStack, stateString, T, variantStack } from "./support/stacks";
 
 describe("servingImage: ECR repository and the image build (mocks)", () => {

@@ -3,25 +3,8 @@ import { loadBalancerArgProblems } from "../../infra/components/loadBalancer";
 import { receivingColors } from "../../infra/components/trafficRouter";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
+import { devStack, expectAt, STAGED_GREEN as STAGED, T, VARIANT_CERTIFICATE as CERT } from "./support/stacks";
 
-const T = {
-  deployment: "kubernetes:apps/v1:Deployment",
-  binding: "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
-  targetGroup: "aws:lb/targetGroup:TargetGroup",
-  listener: "aws:lb/listener:Listener",
-  rule: "aws:lb/listenerRule:ListenerRule",
-  alb: "aws:lb/loadBalancer:LoadBalancer",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  eks: "aws:eks/cluster:Cluster",
-} as const;
-const CERT = "arn:aws:acm:us-west-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-const STAGED = { "green.modelVersion": "1.1.0", "green.replicas": 1 };
-
-function expectAt(r: RecordedResource, path: string, expected: unknown): void {
-  assert.deepEqual(valueAt(r.inputs, path), expected, `${r.type} ${r.name}: ${path}`);
-}
 const arnOf = (ev: StackEvaluation, color: string): unknown =>
   ev.one(T.targetGroup, `serving-${color}`).state.arn;
 const weighted = (ev: StackEvaluation): RecordedResource => ev.one(T.rule, "serving-traffic-weighted");
@@ -55,7 +38,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
   let flipped: StackEvaluation;
   let https: StackEvaluation;
   before(async () => {
-    dev = await evaluateStack("dev");
+    dev = await devStack();
     canary = await evaluateStack("dev", { ...STAGED, canaryPercent: "10" });
     flipped = await evaluateStack("dev", { ...STAGED, activeColor: "green" });
     https = await evaluateStack("dev", {
@@ -316,7 +299,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
 
     it("the ALB SG's only egress is the serving port to the cluster SG (the pods)", () => {
       const sgId = dev.one(T.sg, "serving-alb").id;
-      const clusterSg = valueAt(dev.one(T.eks, "cluster-eks").state, "vpcConfig.clusterSecurityGroupId");
+      const clusterSg = valueAt(dev.one(T.cluster, "cluster-eks").state, "vpcConfig.clusterSecurityGroupId");
       const egress = dev.all(T.egress).filter((r) => r.inputs.securityGroupId === sgId);
       assert.equal(egress.length, 1, "exactly one egress rule on the ALB SG");
       expectAt(egress[0], "ipProtocol", "tcp");
@@ -330,7 +313,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
 
     it("the cluster SG admits the ALB SG on the serving port only", () => {
       const sgId = dev.one(T.sg, "serving-alb").id;
-      const clusterSg = valueAt(dev.one(T.eks, "cluster-eks").state, "vpcConfig.clusterSecurityGroupId");
+      const clusterSg = valueAt(dev.one(T.cluster, "cluster-eks").state, "vpcConfig.clusterSecurityGroupId");
       const rule = dev.one(T.ingress, "serving-pods-from-alb");
       expectAt(rule, "securityGroupId", clusterSg);
       expectAt(rule, "referencedSecurityGroupId", sgId);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../../infra/harness";
+import { valueAt } from "../../../infra/plan/diff";
 
 /** The program's entry point, as the Pulumi CLI starts it (package.json "main"). */
 export const ENTRY_POINT = require.resolve("../../../infra/index");
@@ -55,9 +56,28 @@ export const T = {
   k8sProvider: "pulumi:providers:kubernetes",
   targetGroup: "aws:lb/targetGroup:TargetGroup",
   listener: "aws:lb/listener:Listener",
+  rule: "aws:lb/listenerRule:ListenerRule",
+  alb: "aws:lb/loadBalancer:LoadBalancer",
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  namespace: "kubernetes:core/v1:Namespace",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  service: "kubernetes:core/v1:Service",
   deployment: "kubernetes:apps/v1:Deployment",
+  binding: "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
   hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
 } as const;
+
+/** Property path of the serving container in a Deployment's inputs. */
+export const SERVER = "spec.template.spec.containers[name=server]";
+
+/** Green staged next to blue: model 1.1.0 with one pod, no traffic. */
+export const STAGED_GREEN: Readonly<Record<string, unknown>> = {
+  "green.modelVersion": "1.1.0",
+  "green.replicas": 1,
+};
 
 /** Admin principals of the variant stack. */
 export const VARIANT_ADMINS = [
@@ -113,6 +133,9 @@ export const devStack = (): Promise<StackEvaluation> => memo("dev", () => evalua
 /** dev + {@link VARIANT_OVERRIDES}. */
 export const variantStack = (): Promise<StackEvaluation> =>
   memo("variant", () => evaluateStack("dev", VARIANT_OVERRIDES));
+/** dev + {@link STAGED_GREEN}. */
+export const stagedStack = (): Promise<StackEvaluation> =>
+  memo("staged", () => evaluateStack("dev", STAGED_GREEN));
 /** dev + {@link CPU_OVERRIDES}. */
 export const cpuStack = (): Promise<StackEvaluation> =>
   memo("cpu", () => evaluateStack("dev", CPU_OVERRIDES));
@@ -138,6 +161,11 @@ export function irsaRole(
   const role = ev.one(T.role, `${name}-role`);
   const policies = ev.all(T.rolePolicy, `${name}-policy`);
   return { role, policy: policies[0] };
+}
+
+/** Asserts the value at `path` (plan/diff syntax) of a resource's inputs; the message names the resource. */
+export function expectAt(r: RecordedResource, path: string, expected: unknown): void {
+  assert.deepEqual(valueAt(r.inputs, path), expected, `${r.type} ${r.name}: ${path}`);
 }
 
 /** A string state property of a resource; the assertion names the resource. */
