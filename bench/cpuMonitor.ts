@@ -59,3 +59,32 @@ function processTicks(pid: number): number {
     return 0; // exited
   }
 }
+
+/** Options of {@link waitForQuiet}. */
+export interface QuietArgs {
+  /** The machine counts as quiet while other processes use at most this many cores. */
+  readonly maxOthersCores: number;
+  /** Our own server processes (excluded from "others"). */
+  readonly serverPids: readonly number[];
+  /** Length of one sample, ms. Default: 500. */
+  readonly sampleMs?: number;
+  /** Give up after this long and return false. Default: 60000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Waits until processes other than ours use at most `maxOthersCores` over one sample; false if
+ * that did not happen within the timeout (or /proc is unavailable). Other jobs on a shared
+ * machine otherwise decide the numbers.
+ */
+export async function waitForQuiet(args: QuietArgs): Promise<boolean> {
+  const deadline = performance.now() + (args.timeoutMs ?? 60_000);
+  do {
+    const end = startCpuWindow(args.serverPids);
+    await new Promise((r) => setTimeout(r, args.sampleMs ?? 500));
+    const usage = end();
+    if (!usage) return false;
+    if (usage.others <= args.maxOthersCores) return true;
+  } while (performance.now() < deadline);
+  return false;
+}

@@ -2,36 +2,51 @@
  * Closed-loop HTTP load with autocannon, used programmatically: `connections` clients each keep
  * one request in flight (no pipelining) for a fixed time after an unrecorded warm-up.
  *
+ * Servers that are compared (the HTTP floor and the model server) are measured in alternating
+ * slices — A, B, A, B — rather than one after the other: on a shared or virtualised machine the
+ * speed of a core drifts over minutes, and interleaving makes a drift hit both sides alike. A
+ * slice during which other processes used more than `maxOthersCores` is measured again.
+ *
  * Latency percentiles are computed here from every response's own timing: autocannon's built-in
  * histogram records whole milliseconds, too coarse for a 5 ms target.
  */
 import autocannon from "autocannon";
-import { startCpuWindow, type CpuUsage } from "./cpuMonitor";
+import { startCpuWindow, waitForQuiet, type CpuUsage } from "./cpuMonitor";
 
-/** Options of {@link runLoad}. */
-export interface LoadArgs {
+/** A server to load. */
+export interface LoadTarget {
   /** Full URL to POST to. */
   readonly url: string;
   /** The JSON request body, sent unchanged by every request. */
   readonly body: string;
-  /** Concurrent connections, each with one request in flight. */
-  readonly connections: number;
-  /** Measured seconds. */
-  readonly durationSeconds: number;
-  /** Unrecorded seconds first (JIT, connection setup, batcher steady state). Default: 1. */
-  readonly warmupSeconds?: number;
-  /** Per-request timeout, seconds. Default: 10. */
-  readonly timeoutSeconds?: number;
-  /** The server's process ids, whose CPU use is reported. Default: none. */
-  readonly serverPids?: readonly number[];
+  /** The server's process id, whose CPU use is reported. */
+  readonly pid: number;
 }
 
-/** What one load run measured. */
+/** Options of {@link runInterleaved}. */
+export interface LoadArgs {
+  /** Concurrent connections, each with one request in flight. */
+  readonly connections: number;
+  /** Measured seconds per target, split into `slices`. */
+  readonly durationSeconds: number;
+  /** Unrecorded seconds per target first (JIT, connections, batcher steady state). Default: 1. */
+  readonly warmupSeconds?: number;
+  /** Alternating slices per target. Default: 2. */
+  readonly slices?: number;
+  /** A slice during which other processes used more cores than this is re-measured. Default: 0.25. */
+  readonly maxOthersCores?: number;
+  /** Most tries per slice before keeping the least disturbed. Default: 3. */
+  readonly attempts?: number;
+  /** Per-request timeout, seconds. Default: 10. */
+  readonly timeoutSeconds?: number;
+}
+
+/** What the load on one target measured. */
 export interface LoadResult {
   readonly connections: number;
   /** Responses per second over the measured window. */
   readonly requestsPerSecond: number;
-  /** Latency percentiles of every response in the window, ms. */
+  /** Latency percentiles over every response in the window, ms. */
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
@@ -41,27 +56,59 @@ export interface LoadResult {
   readonly errors: number;
   /** Responses with a status outside 2xx. */
   readonly non2xx: number;
-  /** CPU used by the server, the load generator and everything else, in cores. */
+  /** Mean cores used by the server, the load generator and everything else over the window. */
   readonly cpu?: CpuUsage;
-  /** Server CPU time per response, µs: the server's cost per request, whatever the contention. */
+  /** Server CPU time per response, µs: its cost per request, steadier than req/s when cores are contended. */
   readonly serverCpuUsPerRequest?: number;
 }
 
-export async function runLoad(args: LoadArgs): Promise<LoadResult> {
-  if (args.warmupSeconds ?? 1) await cannon(args, args.warmupSeconds ?? 1, false);
-  return cannon(args, args.durationSeconds, true);
+/** One measured slice. */
+interface Slice {
+  readonly latencies: number[];
+  readonly seconds: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly cpu?: CpuUsage;
 }
 
-async function cannon(args: LoadArgs, seconds: number, record: boolean): Promise<LoadResult> {
+/** Loads each target in turn, slice by slice, and returns one result per target. */
+export async function runInterleaved(targets: readonly LoadTarget[], args: LoadArgs): Promise<LoadResult[]> {
+  const slices = args.slices ?? 2;
+  const maxOthers = args.maxOthersCores ?? 0.25;
+  const warmup = args.warmupSeconds ?? 1;
+  if (warmup > 0) for (const target of targets) await cannon(target, args, warmup, false);
+  const measured: Slice[][] = targets.map(() => []);
+  for (let s = 0; s < slices; s++) {
+    for (const [i, target] of targets.entries()) {
+      let best: Slice | undefined;
+      for (let attempt = 0; attempt < (args.attempts ?? 3); attempt++) {
+        await waitForQuiet({ maxOthersCores: maxOthers, serverPids: [target.pid] });
+        const slice = await cannon(target, args, args.durationSeconds / slices, true);
+        if (!best || (slice.cpu?.others ?? 0) < (best.cpu?.others ?? 0)) best = slice;
+        if ((slice.cpu?.others ?? 0) <= maxOthers) break;
+      }
+      measured[i].push(best!);
+    }
+  }
+  return measured.map((parts) => summarize(args.connections, parts));
+}
+
+/** {@link runInterleaved} with a single target. */
+export async function runLoad(target: LoadTarget, args: LoadArgs): Promise<LoadResult> {
+  const [result] = await runInterleaved([target], args);
+  return result;
+}
+
+async function cannon(target: LoadTarget, args: LoadArgs, seconds: number, record: boolean): Promise<Slice> {
   const latencies: number[] = [];
   let endCpu: () => CpuUsage | undefined = () => undefined;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: args.url,
+        url: target.url,
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: args.body,
+        body: target.body,
         connections: args.connections,
         pipelining: 1,
         duration: seconds,
@@ -74,22 +121,45 @@ async function cannon(args: LoadArgs, seconds: number, record: boolean): Promise
         latencies.push(ms);
       });
     }
-    endCpu = startCpuWindow(args.serverPids ?? []);
+    endCpu = startCpuWindow([target.pid]);
   });
   const cpu = endCpu();
-  latencies.sort((a, b) => a - b);
-  const windowSeconds = result.duration > 0 ? result.duration : seconds;
   return {
-    connections: args.connections,
-    requestsPerSecond: latencies.length / windowSeconds,
+    latencies,
+    seconds: cpu?.seconds ?? seconds,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    ...(cpu ? { cpu } : {}),
+  };
+}
+
+function summarize(connections: number, slices: readonly Slice[]): LoadResult {
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const seconds = slices.reduce((n, s) => n + s.seconds, 0);
+  const withCpu = slices.filter((s) => s.cpu);
+  const cpuSeconds = withCpu.reduce((n, s) => n + s.seconds, 0);
+  const mean = (pick: (c: CpuUsage) => number) =>
+    withCpu.reduce((n, s) => n + pick(s.cpu!) * s.seconds, 0) / cpuSeconds;
+  const cpu: CpuUsage | undefined =
+    withCpu.length === slices.length && cpuSeconds > 0
+      ? {
+          server: mean((c) => c.server),
+          generator: mean((c) => c.generator),
+          others: mean((c) => c.others),
+          seconds,
+        }
+      : undefined;
+  return {
+    connections,
+    requestsPerSecond: latencies.length / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     maxMs: latencies.length > 0 ? latencies[latencies.length - 1] : 0,
     responses: latencies.length,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    errors: slices.reduce((n, s) => n + s.errors, 0),
+    non2xx: slices.reduce((n, s) => n + s.non2xx, 0),
     ...(cpu
-      ? { cpu, serverCpuUsPerRequest: (cpu.server * cpu.seconds * 1e6) / Math.max(1, latencies.length) }
+      ? { cpu, serverCpuUsPerRequest: (cpu.server * seconds * 1e6) / Math.max(1, latencies.length) }
       : {}),
   };
 }

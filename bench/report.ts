@@ -1,4 +1,5 @@
 /** Plain-text tables and number formatting for the benchmark's output (Markdown-compatible). */
+import type { LoadResult } from "./load";
 
 /** A Markdown table: header row, alignment row, then rows; numbers right-aligned. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -30,4 +31,30 @@ export function pct(ratio: number): string {
 /** "PASS"/"FAIL". */
 export function verdict(ok: boolean): string {
   return ok ? "PASS" : "FAIL";
+}
+
+/** Header cells matching {@link cpuCells}. */
+export const CPU_HEADER = ["server CPU µs/req", "CPU server", "CPU loadgen", "CPU others"] as const;
+
+/** Server CPU per request, and cores used by the server, the load generator and everything else. */
+export function cpuCells(result: LoadResult): string[] {
+  const { cpu } = result;
+  if (!cpu) return ["—", "—", "—", "—"];
+  return [
+    fixed(result.serverCpuUsPerRequest ?? 0, 0),
+    fixed(cpu.server),
+    fixed(cpu.generator),
+    fixed(cpu.others),
+  ];
+}
+
+/** The common cells of a load row: throughput, latency and failures. */
+export function loadCells(result: LoadResult): string[] {
+  return [
+    int(result.requestsPerSecond),
+    fixed(result.p50Ms),
+    fixed(result.p99Ms),
+    String(result.errors),
+    String(result.non2xx),
+  ];
 }

@@ -11,6 +11,10 @@ import { parseExecutionProviders, type ExecutionProvider } from "./runtime/provi
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Where `session.run` executes: on the event-loop thread, or in a worker thread. */
+export const INFERENCE_THREADS = ["main", "worker"] as const;
+export type InferenceThread = (typeof INFERENCE_THREADS)[number];
+
 /** Which model version to serve: a `MODEL_URI`, or name/version inside a local repository root. */
 export interface ModelLocation {
   /**
@@ -42,6 +46,12 @@ export interface ServerConfig {
   readonly intraOpThreads: number;
   /** onnxruntime inter-op threads; 0 = onnxruntime's default. Default: 0. */
   readonly interOpThreads: number;
+  /**
+   * Where `session.run` executes: "main" (the event-loop thread, which it blocks while it
+   * computes) or "worker" (a worker thread, so HTTP keeps being served meanwhile). Present only
+   * when INFERENCE_THREAD is set. Default: "main".
+   */
+  readonly inferenceThread?: InferenceThread;
   /** Most rows one `session.run` gets. Default: 32. */
   readonly maxBatchSize: number;
   /** Longest the oldest queued request waits for a batch to fill, in ms. Default: 2. */
@@ -116,6 +126,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ),
     intraOpThreads: read("INTRA_OP_THREADS", 0, int(0, 1024)),
     interOpThreads: read("INTER_OP_THREADS", 0, int(0, 1024)),
+
     maxBatchSize: read("MAX_BATCH_SIZE", 32, int(1, 65536)),
     maxBatchDelayMs: read("MAX_BATCH_DELAY_MS", 2, int(0, 60_000)),
     maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
@@ -123,6 +134,15 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, 1024 * 1024 * 1024)),
     drainDelaySeconds: read("DRAIN_DELAY_SECONDS", 5, seconds(3600)),
     shutdownTimeoutSeconds: read("SHUTDOWN_TIMEOUT_SECONDS", 30, seconds(3600)),
+    ...optional(
+      "inferenceThread",
+      read<InferenceThread | undefined>("INFERENCE_THREAD", undefined, (raw) => {
+        if (!(INFERENCE_THREADS as readonly string[]).includes(raw)) {
+          throw new Error(`expected one of ${INFERENCE_THREADS.join(", ")}, got ${JSON.stringify(raw)}`);
+        }
+        return raw as InferenceThread;
+      }),
+    ),
   };
   if (problems.length === 0 && config.shutdownTimeoutSeconds <= config.drainDelaySeconds) {
     problems.push(
@@ -134,6 +154,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);
   }
   return Object.freeze(config);
+}
+
+/** `{ [key]: value }`, or nothing when the value is unset (keeps unset optional keys absent). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function parseModelUri(raw: string): string {

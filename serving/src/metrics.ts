@@ -49,11 +49,17 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** Latest queue depth per model; exported at scrape time, not written to the gauge per request. */
+  private readonly depths = new Map<string, number>();
+
   readonly queueDepth = new Gauge({
     name: `${METRIC_PREFIX}queue_depth`,
     help: "Inference requests waiting for a batch, by model.",
     labelNames: ["model"] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [model, depth] of this.depths) this.queueDepth.set({ model }, depth);
+    },
   });
 
   readonly queueWait = new Histogram({
@@ -98,14 +104,15 @@ export class ServerMetrics {
 
   /** A batcher observer that records into these metrics under the model's name. */
   batchObserver(model: string): BatchObserver {
-    this.queueDepth.set({ model }, 0);
+    this.depths.set(model, 0);
     return {
       onBatch: (rows, _requests, seconds, failed) => {
         this.batchSize.observe({ model }, rows);
         this.inferenceDuration.observe({ model }, seconds);
         if (failed) this.inferenceFailures.inc({ model });
       },
-      onQueueDepth: (depth) => this.queueDepth.set({ model }, depth),
+      // It changes twice per request; a Map write is all that costs until a scrape reads it.
+      onQueueDepth: (depth) => this.depths.set(model, depth),
       onQueueWait: (seconds) => this.queueWait.observe({ model }, seconds),
       onRejected: (reason) => this.rejections.inc({ model, reason }),
     };

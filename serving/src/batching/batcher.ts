@@ -268,9 +268,17 @@ function rowsOf(feeds: TensorMap): number {
   return rows;
 }
 
+/** Computed for every request, so built with plain loops rather than map/slice/join chains. */
 function batchKey(feeds: TensorMap, outputs: readonly string[] | undefined): string {
-  const inputs = Object.keys(feeds)
-    .sort()
-    .map((name) => `${name}:${feeds[name].datatype}:${feeds[name].shape.slice(1).join("x")}`);
-  return `${inputs.join(",")}|${outputs ? [...outputs].sort().join(",") : "*"}`;
+  const names = Object.keys(feeds);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) {
+    const { datatype, shape } = feeds[name];
+    key += `${name}:${datatype}:`;
+    for (let d = 1; d < shape.length; d++) key += d > 1 ? `x${shape[d]}` : String(shape[d]);
+    key += ",";
+  }
+  if (!outputs) return `${key}|*`;
+  return `${key}|${outputs.length < 2 ? (outputs[0] ?? "") : [...outputs].sort().join(",")}`;
 }

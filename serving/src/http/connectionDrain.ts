@@ -24,8 +24,9 @@ const plugin: FastifyPluginAsync<ConnectionDrainOptions> = async (app, options) 
     reaper.unref();
   });
 
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
 
   app.addHook("onClose", async () => {
