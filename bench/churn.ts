@@ -120,8 +120,19 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
   console.log(
     `closed loop: at c=64 every connection waits for its previous answer, so mean latency = 64 / throughput; ` +
       `p99 <= ${CHURN_TARGETS.p99Ms} ms needs well over ${int(64 / (CHURN_TARGETS.p99Ms / 1000))} req/s. ` +
-      `The HTTP floor itself did ${int(floor64.requestsPerSecond)} req/s with p99 ${fixed(floor64.p99Ms)} ms here.\n`,
+      `The HTTP floor itself did ${int(floor64.requestsPerSecond)} req/s with p99 ${fixed(floor64.p99Ms)} ms here.`,
   );
+  const s64cpu = served[at64].serverCpuUsPerRequest;
+  const f64cpu = floor64.serverCpuUsPerRequest;
+  if (s64cpu && f64cpu && served[at64].cpu && floor64.cpu) {
+    console.log(
+      `per-request cost: each server answers on one event-loop thread; at c=64 they used ` +
+        `${fixed(floor64.cpu.server)} (floor) and ${fixed(served[at64].cpu.server)} (served) cores, so served/floor ` +
+        `~ floor CPU per request / server CPU per request = ${fixed(f64cpu, 0)} / ${fixed(s64cpu, 0)} µs = ` +
+        `${pct(f64cpu / s64cpu)}; ${pct(CHURN_TARGETS.servedOverFloor)} needs <= ${fixed(f64cpu / CHURN_TARGETS.servedOverFloor, 0)} µs per request.`,
+    );
+  }
+  console.log("");
 
   const s64 = served[at64];
   return {

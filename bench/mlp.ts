@@ -4,6 +4,7 @@
  * off, with session.run on the event-loop thread and in a worker thread, against in-process
  * batch-64 session.run and against the HTTP floor for the same request body.
  */
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { mlpModel } from "../serving/tools/models";
 import { writeModelVersion } from "../serving/tools/modelRepository";
@@ -172,8 +173,22 @@ export async function mlpSection(ctx: BenchContext): Promise<MlpResult> {
   );
   console.log(
     `bound: one-row requests cannot outrun the HTTP floor for the same body, ${int(floor.requestsPerSecond)} req/s = ` +
-      `${pct(floor.requestsPerSecond / batch64)} of in-process batch-64 rows/s on this machine.\n`,
+      `${pct(floor.requestsPerSecond / batch64)} of in-process batch-64 rows/s on this machine.`,
   );
+  const computeUs = 1e6 / batch64;
+  if (on.serverCpuUsPerRequest && on.cpu) {
+    const loadgenUs = (on.cpu.generator * 1e6) / on.requestsPerSecond;
+    const target = MLP_TARGET * batch64;
+    console.log(
+      `CPU budget: each served row cost ${fixed(on.serverCpuUsPerRequest, 0)} µs of server CPU (of it ~${fixed(computeUs, 0)} µs ` +
+        `session.run) plus ${fixed(loadgenUs, 0)} µs in the load generator; ${pct(MLP_TARGET)} of in-process is ${int(target)} rows/s, ` +
+        `which needs ${fixed((target * (on.serverCpuUsPerRequest + loadgenUs)) / 1e6, 2)} cores at these costs ` +
+        `(${availableParallelism()} here), or ${fixed((target * (on.serverCpuUsPerRequest - computeUs)) / 1e6, 2)} ` +
+        `cores for the HTTP side alone if session.run moved to another core.\n`,
+    );
+  } else {
+    console.log("");
+  }
 
   return {
     inProcess,
