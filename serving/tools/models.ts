@@ -3,7 +3,7 @@
  * Each returns the serialized model plus the manifest tensor specs that describe it, so a caller
  * can write a model version with {@link writeModelVersion}.
  */
-import type { TensorDatatype, TensorSpec } from "../src/model/manifest";
+import { TENSOR_DATATYPES, type TensorDatatype, type TensorSpec } from "../src/model/manifest";
 import { OnnxGraphBuilder } from "./onnxBuilder";
 
 /** A serialized model and the tensor specs its manifest should declare. */
@@ -120,21 +120,7 @@ export function slowClassifier(args: SlowClassifierArgs): BuiltModel {
 }
 
 /** Every datatype the Open Inference Protocol names; onnxruntime-node supports all of them. */
-export const ALL_DATATYPES: readonly TensorDatatype[] = [
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-  "BYTES",
-];
+export const ALL_DATATYPES: readonly TensorDatatype[] = TENSOR_DATATYPES;
 
 /** Datatypes whose `plus_one` output the datatype model computes with an ONNX Add. */
 export const ADD_DATATYPES: readonly TensorDatatype[] = ["FP32", "FP64", "INT32", "INT64"];
