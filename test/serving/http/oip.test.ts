@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { datatypeModel, fixedShapeModel } from "../../../serving/tools/models";
+import { ALL_DATATYPES, datatypeModel, fixedShapeModel } from "../../../serving/tools/models";
 import { assertClose, postJson, softmax2, startTestServer, type TestServer } from "../helpers";
 
 describe("Open Inference Protocol v2", () => {
@@ -365,21 +365,7 @@ describe("Open Inference Protocol v2", () => {
     });
 
     it("inputs with different batch sizes", async () => {
-      const inputs = [
-        "BOOL",
-        "UINT8",
-        "UINT16",
-        "UINT32",
-        "UINT64",
-        "INT8",
-        "INT16",
-        "INT32",
-        "INT64",
-        "FP16",
-        "FP32",
-        "FP64",
-        "BYTES",
-      ].map((datatype, i) => ({
+      const inputs = ALL_DATATYPES.map((datatype, i) => ({
         name: `x_${datatype.toLowerCase()}`,
         datatype,
         shape: [i === 3 ? 2 : 1, 2],
