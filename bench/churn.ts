@@ -1,7 +1,8 @@
 /**
  * The bundled churn model over POST /predict at concurrency 1, 16 and 64, next to its two
  * ceilings: the HTTP floor (a bare node:http server parsing the same JSON) and the inference
- * ceiling (in-process session.run, batch 1).
+ * ceiling (in-process session.run, batch 1). At 64, a second server with ACCESS_LOG=all shows
+ * what a log line per request costs, and that it writes exactly one per request.
  */
 import { join } from "node:path";
 import { measureSessionRun, type SessionRunResult } from "./ceiling";
@@ -30,8 +31,10 @@ export interface ChurnResult {
   readonly env: Readonly<Record<string, string>>;
   readonly floor: readonly LoadResult[];
   readonly served: ReadonlyArray<LoadResult & { meanBatch: number }>;
+  /** The same server with ACCESS_LOG=all, at c=64. */
+  readonly servedAllLogged: LoadResult;
   readonly ceiling: SessionRunResult;
-  /** /predict requests the server answered, and access-log lines it wrote for them. */
+  /** /predict requests the ACCESS_LOG=all server answered, and access-log lines it wrote for them. */
   readonly answered: number;
   readonly logged: number;
   readonly verdicts: readonly Verdict[];
@@ -39,28 +42,35 @@ export interface ChurnResult {
 
 export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
   const env: Record<string, string> = { LOG_LEVEL: "info", ...ctx.options.serverEnv };
-  const logFile = join(ctx.work, "churn.log");
+  const allLoggedEnv = { ...env, ACCESS_LOG: "all" };
+  const logFile = join(ctx.work, "churn-access-log-all.log");
   const floorServer = await startFloorServer();
   const floor: LoadResult[] = [];
   const served: Array<LoadResult & { meanBatch: number }> = [];
+  let servedAllLogged: LoadResult | undefined;
   let answered = 0;
   try {
-    const server = await startModelServer({ launcher: "node", env, logFile });
+    const server = await startModelServer({ launcher: "node", env, logFile: join(ctx.work, "churn.log") });
+    const allLogged = await startModelServer({ launcher: "node", env: allLoggedEnv, logFile });
     try {
-      await checkPrediction(server.url, CHURN_BODY, 2);
+      for (const s of [server, allLogged]) await checkPrediction(s.url, CHURN_BODY, 2);
       const targets = [
         { url: floorServer.url, body: CHURN_BODY, pid: floorServer.pid },
         { url: `${server.url}/predict`, body: CHURN_BODY, pid: server.pid },
       ];
       for (const c of CHURN_CONCURRENCY) {
         const before = await scrapeCounters(server.url);
-        const [f, s] = await ctx.compare(targets, c);
+        const withAll =
+          c === 64 ? [{ url: `${allLogged.url}/predict`, body: CHURN_BODY, pid: allLogged.pid }] : [];
+        const [f, s, all] = await ctx.compare([...targets, ...withAll], c);
         floor.push(f);
         served.push({ ...s, meanBatch: meanBatch(before, await scrapeCounters(server.url)) });
+        if (all) servedAllLogged = all;
       }
-      answered = (await scrapeCounters(server.url)).predictRequests;
+      answered = (await scrapeCounters(allLogged.url)).predictRequests;
     } finally {
       await server.stop();
+      await allLogged.stop();
     }
   } finally {
     await floorServer.stop();
@@ -99,6 +109,7 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
           fixed(r.meanBatch, 1),
           ...cpuCells(r),
         ]),
+        ["served, ACCESS_LOG=all", "64", ...loadCells(servedAllLogged!), "—", ...cpuCells(servedAllLogged!)],
       ],
     ),
   );
@@ -113,8 +124,9 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
       `(the server batches: ${fixed(served[at64].meanBatch, 1)} rows per run at c=64)`,
   );
   console.log(
-    `access log: ${int(logged)} "request completed" lines for ${int(answered)} /predict requests answered ` +
-      `(LOG_LEVEL=${env.LOG_LEVEL})`,
+    `ACCESS_LOG=all: ${int(logged)} "request completed" lines for ${int(answered)} /predict requests answered; ` +
+      `at c=64 it served ${pct(servedAllLogged!.requestsPerSecond / served[served.length - 1].requestsPerSecond)} of ` +
+      `the default (ACCESS_LOG=errors) server's req/s`,
   );
   const floor64 = floor[at64];
   console.log(
@@ -139,6 +151,7 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
     env,
     floor,
     served,
+    servedAllLogged: servedAllLogged!,
     ceiling,
     answered,
     logged,
@@ -154,7 +167,7 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
         ok: s64.p99Ms <= CHURN_TARGETS.p99Ms,
       },
       {
-        target: "churn: one access-log line per /predict request",
+        target: "churn, ACCESS_LOG=all: one access-log line per /predict request",
         measured: `${int(logged)} lines / ${int(answered)} requests`,
         ok: logged === answered && answered > 0,
       },

@@ -120,7 +120,14 @@ export async function startServer(
     metrics,
     logger,
   });
-  const app = buildApp({ service, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, batching });
+  const app = buildApp({
+    service,
+    metrics,
+    logger,
+    accessLog: config.accessLog,
+    bodyLimitBytes: config.bodyLimitBytes,
+    batching,
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info(
     {
@@ -128,6 +135,7 @@ export async function startServer(
       model: config.model.uri ?? `${config.model.name}@${config.model.version}`,
       providers: config.executionProviders,
       inferenceThread: config.inferenceThread ?? "main",
+      accessLog: config.accessLog,
     },
     "listening; loading model",
   );

@@ -11,6 +11,7 @@ describe("server config", () => {
       port: 8080,
       host: "0.0.0.0",
       logLevel: "info",
+      accessLog: "errors",
       model: {
         uri: undefined,
         root: join(repoRoot, "serving", "models"),
@@ -22,7 +23,7 @@ describe("server config", () => {
       intraOpThreads: 0,
       interOpThreads: 0,
       maxBatchSize: 32,
-      maxBatchDelayMs: 2,
+      maxBatchDelayMs: 0,
       maxQueueSize: 1024,
       requestTimeoutMs: 10_000,
       bodyLimitBytes: 1_048_576,
@@ -46,6 +47,7 @@ describe("server config", () => {
       PORT: "9000",
       HOST: "127.0.0.1",
       LOG_LEVEL: "debug",
+      ACCESS_LOG: "all",
       MODEL_URI: "s3://my-bucket/models/churn/2.0.0/",
       MODEL_ROOT: "/models",
       MODEL_NAME: "fraud",
@@ -55,7 +57,7 @@ describe("server config", () => {
       INTRA_OP_THREADS: "4",
       INTER_OP_THREADS: "1",
       MAX_BATCH_SIZE: "64",
-      MAX_BATCH_DELAY_MS: "0",
+      MAX_BATCH_DELAY_MS: "5",
       MAX_QUEUE_SIZE: "10",
       REQUEST_TIMEOUT_MS: "500",
       BODY_LIMIT_BYTES: "2048",
@@ -67,7 +69,8 @@ describe("server config", () => {
     assert.equal(config.model.root, "/models");
     assert.equal(config.model.version, "2.1.0-rc.1");
     assert.deepEqual(config.executionProviders, ["cuda", "cpu"]);
-    assert.equal(config.maxBatchDelayMs, 0);
+    assert.equal(config.accessLog, "all");
+    assert.equal(config.maxBatchDelayMs, 5);
     assert.equal(config.drainDelaySeconds, 0.5);
     assert.ok(Object.isFrozen(config));
   });
@@ -86,6 +89,11 @@ describe("server config", () => {
       "an unknown log level",
       { LOG_LEVEL: "loud" },
       'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    [
+      "an unknown access-log policy",
+      { ACCESS_LOG: "some" },
+      'ACCESS_LOG: expected one of all, errors, none, got "some"',
     ],
     ["an invalid model name", { MODEL_NAME: "Churn!" }, 'MODEL_NAME: model name "Churn!" is invalid'],
     ["a non-semver version", { MODEL_VERSION: "latest" }, 'MODEL_VERSION: model version "latest" is invalid'],

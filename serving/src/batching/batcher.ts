@@ -16,7 +16,7 @@ import type { HostTensor, InferenceRuntime, TensorMap } from "../runtime/runtime
 export interface BatcherOptions {
   /** Most rows (dim 0 summed over requests) in one run; a larger request runs alone. Default: 32. */
   readonly maxBatchSize?: number;
-  /** Longest the oldest queued request waits for the batch to fill, in ms; 0 = no wait. Default: 2. */
+  /** Longest the oldest queued request waits for the batch to fill, in ms; 0 = no wait. Default: 0. */
   readonly maxDelayMs?: number;
   /** Requests allowed to wait; beyond it `submit` rejects with QueueFullError. Default: 1024. */
   readonly maxQueueSize?: number;
@@ -73,7 +73,7 @@ export class DynamicBatcher {
     options: BatcherOptions = {},
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 32;
-    this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.maxDelayMs = options.maxDelayMs ?? 0;
     this.maxQueueSize = options.maxQueueSize ?? 1024;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.batchable = options.batchable ?? true;

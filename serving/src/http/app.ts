@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 import type { ModelService } from "../service/modelService";
 import { connectionDrain } from "./connectionDrain";
@@ -24,6 +25,8 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger;
   /** Log level when no `logger` is given; "silent" disables logging. Default: "info". */
   readonly logLevel?: string;
+  /** Which requests get an access-log line: all, errors (status >= 400) or none. Default: "errors". */
+  readonly accessLog?: AccessLogPolicy;
   /** Largest accepted body in bytes (413 beyond). Default: 1048576. */
   readonly bodyLimitBytes?: number;
   /** Batching limits, reported by `/model/info`. Default: not reported. */
@@ -42,7 +45,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: deps.logLevel ?? "info" } }),
     bodyLimit,
-    // One line per request is written by the metrics plugin's onResponse hook instead.
+    // The access log is written by the metrics plugin's onResponse hook instead, as configured.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => {
@@ -84,7 +87,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.register(errorHandling, { bodyLimit });
   app.register(connectionDrain);
-  app.register(metricsRoutes, { metrics: deps.metrics });
+  app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog ?? "errors" });
   app.register(healthRoutes, { service: deps.service });
   app.register(seedRoutes, { service: deps.service, batching: deps.batching });
   app.register(oipRoutes, { service: deps.service });

@@ -1,25 +1,31 @@
 /**
  * `GET /metrics` and the per-request instrumentation: a count by route template, method and
- * status, a latency histogram, and one access-log line per request (probes and scrapes at debug,
- * so they do not drown the log).
+ * status and a latency histogram for every request, and an access-log line per request as the
+ * policy says (probes and scrapes at debug, so they do not drown the log).
  */
 import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
+import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 
 export interface MetricsRoutesOptions {
   readonly metrics: ServerMetrics;
+  /** Which requests get a "request completed" line: all, errors (status >= 400) or none. Default: "errors". */
+  readonly accessLog?: AccessLogPolicy;
 }
 
 const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"]);
 
-const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics }) => {
+const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, accessLog = "errors" }) => {
   // Debug only: with it, a log shows which requests the server had read (e.g. during a drain).
-  // Callback-style hooks: an async hook costs a promise and a microtask turn per request.
-  app.addHook("onRequest", (request, _reply, done) => {
-    request.log.debug({ method: request.method, url: request.url }, "request received");
-    done();
-  });
+  // Registered only then: even an empty hook costs every request. Callback-style hooks: an async
+  // hook costs a promise and a microtask turn per request.
+  if (app.log.level === "debug" || app.log.level === "trace") {
+    app.addHook("onRequest", (request, _reply, done) => {
+      request.log.debug({ method: request.method, url: request.url }, "request received");
+      done();
+    });
+  }
 
   app.addHook("onResponse", (request, reply, done) => {
     // The route template, never the raw URL: bounded label cardinality.
@@ -27,6 +33,10 @@ const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics }
     const status = String(reply.statusCode);
     metrics.requests.inc({ route, method: request.method, status });
     metrics.requestDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    if (accessLog === "none" || (accessLog === "errors" && reply.statusCode < 400)) {
+      done();
+      return;
+    }
     const line = {
       method: request.method,
       url: request.url,

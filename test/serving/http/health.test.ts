@@ -120,6 +120,7 @@ describe("health, readiness, request ids and metrics", () => {
       service: server.service,
       metrics: new ServerMetrics(),
       logger: pino({ level: "info" }, sink),
+      accessLog: "all",
     });
     try {
       const given = await app.inject({
@@ -146,6 +147,58 @@ describe("health, readiness, request ids and metrics", () => {
       assert.match(String(generated.headers["x-request-id"]), /^[0-9a-f]{8}-[0-9a-f]{4}-4/);
     } finally {
       await app.close();
+      await server.close();
+    }
+  });
+
+  it("writes access-log lines as ACCESS_LOG says, and counts every request in the metrics whatever it says", async () => {
+    const server = await startTestServer({ name: "m" });
+    try {
+      const expected: Record<string, Array<[string, number]>> = {
+        all: [
+          ["/predict", 200],
+          ["/predict", 400],
+        ],
+        errors: [["/predict", 400]],
+        none: [],
+      };
+      for (const policy of ["all", "errors", "none"] as const) {
+        const lines: Array<Record<string, unknown>> = [];
+        const sink = new Writable({
+          write(chunk, _encoding, done) {
+            lines.push(JSON.parse(String(chunk)));
+            done();
+          },
+        });
+        const metrics = new ServerMetrics();
+        const app = buildApp({
+          service: server.service,
+          metrics,
+          logger: pino({ level: "info" }, sink),
+          ...(policy === "errors" ? {} : { accessLog: policy }), // "errors" is the default
+        });
+        try {
+          assert.equal((await postJson(app, "/predict", { features: [1, 2] })).status, 200);
+          assert.equal((await postJson(app, "/predict", { features: [1] })).status, 400);
+          const logged = lines
+            .filter((l) => l.msg === "request completed")
+            .map((l) => [l.url, l.status] as [string, number]);
+          assert.deepEqual(logged, expected[policy], `ACCESS_LOG=${policy}`);
+          const text = await metrics.registry.metrics();
+          for (const status of ["200", "400"]) {
+            assert.match(
+              text,
+              new RegExp(
+                `model_server_requests_total\\{route="/predict",method="POST",status="${status}"\\} 1\\n`,
+              ),
+              `ACCESS_LOG=${policy}: the ${status} is counted`,
+            );
+          }
+        } finally {
+          await app.close();
+        }
+      }
+    } finally {
       await server.close();
     }
   });
