@@ -12,6 +12,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
+  ACCESS_LOG_POLICIES,
+  BATCHING_LIMITS,
+  DEFAULT_ACCESS_LOG,
+  DEFAULT_INFERENCE_THREAD,
+  INFERENCE_THREADS,
+  type AccessLogPolicy,
+  type InferenceThread,
+} from "../serving/src/config";
+import {
   cpuQuantityProblem,
   memoryQuantityProblem,
   MIN_SERVING_MEMORY,
@@ -35,6 +44,16 @@ export interface ColorConfig {
   readonly maxReplicas: number;
   /** Container image for the color; "" = the image this stack builds. */
   readonly image: string;
+  /**
+   * Most rows one `session.run` of the color's pods gets (MAX_BATCH_SIZE, like Triton's
+   * `max_batch_size`), 1-65536. Default 32.
+   */
+  readonly maxBatchSize: number;
+  /**
+   * Longest a queued request waits for its batch to fill, in ms (MAX_BATCH_DELAY_MS, like Triton's
+   * `max_queue_delay_microseconds`), 0-60000. Default 0: a batch starts as soon as the model is free.
+   */
+  readonly maxBatchDelayMs: number;
 }
 
 /** The validated stack configuration. Field names are the config keys. */
@@ -108,9 +127,15 @@ export interface StackConfig {
   readonly activeColor: Color;
   /** Share of traffic (0-100) sent to the standby color. Default 0. */
   readonly canaryPercent: number;
-  /** Blue color settings. Default {modelVersion "1.0.0", replicas 2, maxReplicas 4, image ""}. */
+  /**
+   * Blue color settings. Default {modelVersion "1.0.0", replicas 2, maxReplicas 4, image "",
+   * maxBatchSize 32, maxBatchDelayMs 0}.
+   */
   readonly blue: ColorConfig;
-  /** Green color settings. Default {modelVersion "", replicas 0, maxReplicas 4, image ""}. */
+  /**
+   * Green color settings. Default {modelVersion "", replicas 0, maxReplicas 4, image "",
+   * maxBatchSize 32, maxBatchDelayMs 0}.
+   */
   readonly green: ColorConfig;
 
   /**
@@ -123,6 +148,16 @@ export interface StackConfig {
    * mode (config value ""): "4Gi" with GPUs, "1Gi" CPU-only.
    */
   readonly servingMemory: string;
+  /**
+   * Which requests the server writes an access-log line for (ACCESS_LOG): "all", "errors" (status
+   * >= 400) or "none". Default "errors".
+   */
+  readonly servingAccessLog: AccessLogPolicy;
+  /**
+   * Where the server runs `session.run` (INFERENCE_THREAD): "main" (the event-loop thread) or
+   * "worker" (a worker thread). Default "main".
+   */
+  readonly servingInferenceThread: InferenceThread;
   /** Seconds the server keeps serving after SIGTERM while reporting not-ready. Default 5. */
   readonly drainDelaySeconds: number;
   /** Seconds the preStop hook waits before SIGTERM. Default 15. */
@@ -167,8 +202,25 @@ export interface ConfigKeySpec {
   readonly description: string;
 }
 
-const BLUE_DEFAULT: ColorConfig = { modelVersion: "1.0.0", replicas: 2, maxReplicas: 4, image: "" };
-const GREEN_DEFAULT: ColorConfig = { modelVersion: "", replicas: 0, maxReplicas: 4, image: "" };
+/** Batching defaults of both colors: the server's own. */
+const BATCHING_DEFAULT = {
+  maxBatchSize: BATCHING_LIMITS.maxBatchSize.default,
+  maxBatchDelayMs: BATCHING_LIMITS.maxBatchDelayMs.default,
+} as const;
+const BLUE_DEFAULT: ColorConfig = {
+  modelVersion: "1.0.0",
+  replicas: 2,
+  maxReplicas: 4,
+  image: "",
+  ...BATCHING_DEFAULT,
+};
+const GREEN_DEFAULT: ColorConfig = {
+  modelVersion: "",
+  replicas: 0,
+  maxReplicas: 4,
+  image: "",
+  ...BATCHING_DEFAULT,
+};
 
 /** Every key of the project namespace, in Pulumi.yaml order. */
 export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
@@ -354,14 +406,14 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     kind: "color",
     default: BLUE_DEFAULT,
     description:
-      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = the stack\'s image)}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
+      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
   },
   {
     key: "green",
     kind: "color",
     default: GREEN_DEFAULT,
     description:
-      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = the stack\'s image)}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
+      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
   },
   {
     key: "servingCpu",
@@ -378,6 +430,20 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: "",
     description:
       'Memory request and limit per serving pod (Kubernetes quantity, at least "256Mi"); "" = by mode: "4Gi" with GPUs, "1Gi" when gpuEnabled is false.',
+  },
+  {
+    key: "servingAccessLog",
+    kind: "string",
+    default: DEFAULT_ACCESS_LOG,
+    description:
+      'Which requests the server writes an access-log line for (ACCESS_LOG): "all", "errors" (status >= 400) or "none". Request counts and latencies are in the metrics either way.',
+  },
+  {
+    key: "servingInferenceThread",
+    kind: "string",
+    default: DEFAULT_INFERENCE_THREAD,
+    description:
+      'Where the server runs inference (INFERENCE_THREAD): "main" (the event-loop thread) or "worker" (a worker thread, so HTTP keeps being served while a batch computes).',
   },
   {
     key: "drainDelaySeconds",
@@ -399,7 +465,14 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   },
 ];
 
-const COLOR_FIELDS = ["modelVersion", "replicas", "maxReplicas", "image"] as const;
+const COLOR_FIELDS = [
+  "modelVersion",
+  "replicas",
+  "maxReplicas",
+  "image",
+  "maxBatchSize",
+  "maxBatchDelayMs",
+] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Formats (exported for tests and for components that check values of their own args).
@@ -527,6 +600,14 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
         ? defaults.maxReplicas
         : coerceInteger(`${key}.maxReplicas`, obj.maxReplicas),
     image: obj.image === undefined ? defaults.image : coerceString(`${key}.image`, obj.image),
+    maxBatchSize:
+      obj.maxBatchSize === undefined
+        ? defaults.maxBatchSize
+        : coerceInteger(`${key}.maxBatchSize`, obj.maxBatchSize),
+    maxBatchDelayMs:
+      obj.maxBatchDelayMs === undefined
+        ? defaults.maxBatchDelayMs
+        : coerceInteger(`${key}.maxBatchDelayMs`, obj.maxBatchDelayMs),
   };
 }
 
@@ -636,6 +717,14 @@ function colorRules(color: Color): ConfigRule[] {
         `${color}.image must be "" (the stack's image) or an image reference such as ` +
         `123456789012.dkr.ecr.us-west-2.amazonaws.com/serving@sha256:<64 hex>, got ${show(c[color].image)}`,
     },
+    ...(["maxBatchSize", "maxBatchDelayMs"] as const).map((field): ConfigRule => {
+      const { min, max } = BATCHING_LIMITS[field];
+      return {
+        key: `${color}.${field}`,
+        violated: (c) => c[color][field] < min || c[color][field] > max,
+        message: (c) => `${color}.${field} must be an integer from ${min} to ${max}, got ${c[color][field]}`,
+      };
+    }),
   ];
 }
 
@@ -782,6 +871,8 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
   problemOf("servingMemory", (c) =>
     memoryQuantityProblem("servingMemory", c.servingMemory, MIN_SERVING_MEMORY),
   ),
+  oneOf("servingAccessLog", ACCESS_LOG_POLICIES),
+  oneOf("servingInferenceThread", INFERENCE_THREADS),
   intRange("drainDelaySeconds", 0, 300),
   intRange("preStopDelaySeconds", 0, 300),
   intRange("deregistrationDelaySeconds", 0, 3600),

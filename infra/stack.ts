@@ -213,6 +213,12 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         memory: cfg.servingMemory,
         preStopDelaySeconds: cfg.preStopDelaySeconds,
         drainDelaySeconds: cfg.drainDelaySeconds,
+        // Batching is per color, so a change can be staged on the standby and flipped; the access
+        // log and the inference thread are the same for both.
+        maxBatchSize: c.maxBatchSize,
+        maxBatchDelayMs: c.maxBatchDelayMs,
+        accessLog: cfg.servingAccessLog,
+        inferenceThread: cfg.servingInferenceThread,
         // The controller's CRDs and webhooks exist before a binding is created.
         bindingDependsOn: [lbController.release],
         // Pods start only once their target group is in use (else the readiness gate never turns

@@ -1,5 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  ACCESS_LOG_POLICIES,
+  BATCHING_LIMITS,
+  DEFAULT_ACCESS_LOG,
+  DEFAULT_INFERENCE_THREAD,
+  INFERENCE_THREADS,
+  type AccessLogPolicy,
+  type InferenceThread,
+} from "../../serving/src/config";
 import { versionPrefix } from "../../serving/src/model/manifest";
 import {
   cpuCores,
@@ -77,6 +86,17 @@ export interface ServingColorArgs {
   readonly targetCpuUtilizationPercent?: number;
   /** Server log level (LOG_LEVEL). Default: "info". */
   readonly logLevel?: string;
+  /** Most rows one `session.run` gets (MAX_BATCH_SIZE), 1-65536. Default: 32. */
+  readonly maxBatchSize?: number;
+  /**
+   * Longest the oldest queued request waits for its batch to fill, in ms (MAX_BATCH_DELAY_MS),
+   * 0-60000. Default: 0 (a batch starts as soon as the model is free).
+   */
+  readonly maxBatchDelayMs?: number;
+  /** Which requests get an access-log line (ACCESS_LOG): "all", "errors" or "none". Default: "errors". */
+  readonly accessLog?: AccessLogPolicy;
+  /** Where the server runs `session.run` (INFERENCE_THREAD): "main" or "worker". Default: "main". */
+  readonly inferenceThread?: InferenceThread;
   /** Value of app.kubernetes.io/part-of. Default: "onnx-eks-serving". */
   readonly partOf?: string;
   /**
@@ -115,6 +135,20 @@ export function servingColorArgProblems(args: ServingColorArgs): string[] {
   ]) {
     if (problem !== undefined) p.push(problem);
   }
+  for (const field of ["maxBatchSize", "maxBatchDelayMs"] as const) {
+    const { min, max, default: fallback } = BATCHING_LIMITS[field];
+    const value = args[field] ?? fallback;
+    if (!int(value, min, max)) p.push(`${c}.${field} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  const oneOf = (key: string, value: string, allowed: readonly string[]): void => {
+    if (!allowed.includes(value)) {
+      p.push(
+        `${key} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value)}`,
+      );
+    }
+  };
+  oneOf("servingAccessLog", args.accessLog ?? DEFAULT_ACCESS_LOG, ACCESS_LOG_POLICIES);
+  oneOf("servingInferenceThread", args.inferenceThread ?? DEFAULT_INFERENCE_THREAD, INFERENCE_THREADS);
   const util = args.targetCpuUtilizationPercent ?? 70;
   if (!int(util, 1, 100)) p.push(`targetCpuUtilizationPercent must be an integer from 1 to 100, got ${util}`);
   return p;
@@ -225,6 +259,7 @@ export class ServingColor extends pulumi.ComponentResource {
       { name: "PORT", value: String(port) },
       { name: "HOST", value: "0.0.0.0" },
       { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
+      { name: "ACCESS_LOG", value: args.accessLog ?? DEFAULT_ACCESS_LOG },
       ...(this.modelUri
         ? [
             { name: "MODEL_URI", value: this.modelUri },
@@ -235,6 +270,13 @@ export class ServingColor extends pulumi.ComponentResource {
       { name: "MODEL_CACHE_DIR", value: MODEL_CACHE_DIR },
       { name: "EXECUTION_PROVIDERS", value: gpu ? "cuda,cpu" : "cpu" },
       { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },
+      // Batching and threading are always set, defaults included: the pod spec says what runs.
+      { name: "MAX_BATCH_SIZE", value: String(args.maxBatchSize ?? BATCHING_LIMITS.maxBatchSize.default) },
+      {
+        name: "MAX_BATCH_DELAY_MS",
+        value: String(args.maxBatchDelayMs ?? BATCHING_LIMITS.maxBatchDelayMs.default),
+      },
+      { name: "INFERENCE_THREAD", value: args.inferenceThread ?? DEFAULT_INFERENCE_THREAD },
       { name: "REQUEST_TIMEOUT_MS", value: String(timings.requestTimeoutMs) },
       { name: "DRAIN_DELAY_SECONDS", value: String(timings.drainDelaySeconds) },
       { name: "SHUTDOWN_TIMEOUT_SECONDS", value: String(shutdownTimeoutSeconds(timings)) },

@@ -15,9 +15,23 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const ACCESS_LOG_POLICIES = ["all", "errors", "none"] as const;
 export type AccessLogPolicy = (typeof ACCESS_LOG_POLICIES)[number];
 
+/** The access-log policy when ACCESS_LOG is unset. */
+export const DEFAULT_ACCESS_LOG: AccessLogPolicy = "errors";
+
+/**
+ * Ranges and defaults of the dynamic-batching variables, exported because the stack's config
+ * validates per-color batching against the same numbers before a pod ever starts.
+ */
+export const BATCHING_LIMITS = {
+  maxBatchSize: { min: 1, max: 65_536, default: 32 },
+  maxBatchDelayMs: { min: 0, max: 60_000, default: 0 },
+} as const;
+
 /** Where `session.run` executes: on the event-loop thread, or in a worker thread. */
 export const INFERENCE_THREADS = ["main", "worker"] as const;
 export type InferenceThread = (typeof INFERENCE_THREADS)[number];
+/** Where `session.run` executes when INFERENCE_THREAD is unset. */
+export const DEFAULT_INFERENCE_THREAD: InferenceThread = "main";
 
 /** Which model version to serve: a `MODEL_URI`, or name/version inside a local repository root. */
 export interface ModelLocation {
@@ -109,6 +123,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       throw new Error(`expected an integer from ${min} to ${max}, got ${value}`);
     return value;
   };
+  const intIn = (range: { readonly min: number; readonly max: number }) => int(range.min, range.max);
   const seconds = (max: number) => (raw: string) => {
     const value = Number(raw);
     if (!/^\d+(\.\d+)?$/.test(raw) || value > max) {
@@ -129,7 +144,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     port: read("PORT", 8080, int(0, 65535)),
     host: read("HOST", "0.0.0.0", (raw) => raw),
     logLevel: read<LogLevel>("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
-    accessLog: read<AccessLogPolicy>("ACCESS_LOG", "errors", oneOf(ACCESS_LOG_POLICIES)),
+    accessLog: read("ACCESS_LOG", DEFAULT_ACCESS_LOG, oneOf(ACCESS_LOG_POLICIES)),
     model: {
       uri: read<string | undefined>("MODEL_URI", undefined, parseModelUri),
       root: read("MODEL_ROOT", defaultModelRoot(), (raw) => resolve(raw)),
@@ -145,8 +160,16 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     intraOpThreads: read("INTRA_OP_THREADS", 0, int(0, 1024)),
     interOpThreads: read("INTER_OP_THREADS", 0, int(0, 1024)),
 
-    maxBatchSize: read("MAX_BATCH_SIZE", 32, int(1, 65536)),
-    maxBatchDelayMs: read("MAX_BATCH_DELAY_MS", 0, int(0, 60_000)),
+    maxBatchSize: read(
+      "MAX_BATCH_SIZE",
+      BATCHING_LIMITS.maxBatchSize.default,
+      intIn(BATCHING_LIMITS.maxBatchSize),
+    ),
+    maxBatchDelayMs: read(
+      "MAX_BATCH_DELAY_MS",
+      BATCHING_LIMITS.maxBatchDelayMs.default,
+      intIn(BATCHING_LIMITS.maxBatchDelayMs),
+    ),
     maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
     requestTimeoutMs: read("REQUEST_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
     bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, 1024 * 1024 * 1024)),

@@ -50,14 +50,26 @@ const DEFAULTS: StackConfig = {
   servingPort: 8080,
   activeColor: "blue",
   canaryPercent: 0,
-  blue: { modelVersion: "1.0.0", replicas: 2, maxReplicas: 4, image: "" },
-  green: { modelVersion: "", replicas: 0, maxReplicas: 4, image: "" },
+  blue: {
+    modelVersion: "1.0.0",
+    replicas: 2,
+    maxReplicas: 4,
+    image: "",
+    maxBatchSize: 32,
+    maxBatchDelayMs: 0,
+  },
+  green: { modelVersion: "", replicas: 0, maxReplicas: 4, image: "", maxBatchSize: 32, maxBatchDelayMs: 0 },
   servingCpu: "2",
   servingMemory: "4Gi",
+  servingAccessLog: "errors",
+  servingInferenceThread: "main",
   drainDelaySeconds: 5,
   preStopDelaySeconds: 15,
   deregistrationDelaySeconds: 30,
 };
+
+/** The batching fields of a color that leaves them unset: the server's defaults. */
+const BATCHING_DEFAULTS = { maxBatchSize: 32, maxBatchDelayMs: 0 } as const;
 
 /** BASE with overrides; an override of `undefined` removes the key. */
 function withBase(overrides: Record<string, unknown>): Record<string, unknown> {
@@ -102,7 +114,13 @@ describe("config: parseConfig defaults and coercion", () => {
     assert.equal(cfg.gpuEnabled, false);
     assert.deepEqual(cfg.gpuInstanceTypes, ["g6.xlarge", "g6.2xlarge"]);
     // Fields left out of a --path-set object keep their defaults.
-    assert.deepEqual(cfg.green, { modelVersion: "1.1.0", replicas: 2, maxReplicas: 4, image: "" });
+    assert.deepEqual(cfg.green, {
+      modelVersion: "1.1.0",
+      replicas: 2,
+      maxReplicas: 4,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
   });
 
   it("folds `pulumi config set green.modelVersion 1.1.0` (a flat key, no --path) into the color", () => {
@@ -112,7 +130,13 @@ describe("config: parseConfig defaults and coercion", () => {
       "green.replicas": "2",
       green: '{"maxReplicas":6}',
     });
-    assert.deepEqual(cfg.green, { modelVersion: "1.1.0", replicas: 2, maxReplicas: 6, image: "" });
+    assert.deepEqual(cfg.green, {
+      modelVersion: "1.1.0",
+      replicas: 2,
+      maxReplicas: 6,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
   });
 
   it("accepts typed values as YAML gives them", () => {
@@ -124,7 +148,64 @@ describe("config: parseConfig defaults and coercion", () => {
     });
     assert.equal(cfg.systemNodeCount, 3);
     assert.equal(cfg.endpointPublicAccess, false);
-    assert.deepEqual(cfg.blue, { modelVersion: "1.0.0", replicas: 1, maxReplicas: 4, image: "" });
+    assert.deepEqual(cfg.blue, {
+      modelVersion: "1.0.0",
+      replicas: 1,
+      maxReplicas: 4,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
+  });
+
+  it("a color object written before the batching fields existed parses, with the server's batching defaults", () => {
+    const cfg = parseConfig({
+      ...BASE,
+      blue: { modelVersion: "1.0.0", replicas: 1, maxReplicas: 2, image: "" },
+      green: '{"modelVersion":"","replicas":0,"maxReplicas":2,"image":""}',
+    });
+    assert.deepEqual(cfg.blue, {
+      modelVersion: "1.0.0",
+      replicas: 1,
+      maxReplicas: 2,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
+    assert.deepEqual(cfg.green, {
+      modelVersion: "",
+      replicas: 0,
+      maxReplicas: 2,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
+  });
+
+  it("sets batching per color: --path values, flat keys and JSON strings, the other color keeping its defaults", () => {
+    const cfg = parseConfig({
+      ...BASE,
+      green: '{"maxBatchSize":"64"}',
+      "green.maxBatchDelayMs": "2",
+    });
+    assert.deepEqual(
+      [cfg.green.maxBatchSize, cfg.green.maxBatchDelayMs, cfg.blue.maxBatchSize, cfg.blue.maxBatchDelayMs],
+      [64, 2, 32, 0],
+    );
+    const typed = parseConfig({ ...BASE, blue: { maxBatchSize: 128, maxBatchDelayMs: 5 } });
+    assert.deepEqual([typed.blue.maxBatchSize, typed.blue.maxBatchDelayMs], [128, 5]);
+    assert.deepEqual([typed.green.maxBatchSize, typed.green.maxBatchDelayMs], [32, 0]);
+  });
+
+  it("accepts the batching bounds: maxBatchSize 1 and 65536, maxBatchDelayMs 0 and 60000", () => {
+    const low = parseConfig({ ...BASE, green: { maxBatchSize: 1, maxBatchDelayMs: 0 } });
+    const high = parseConfig({ ...BASE, green: { maxBatchSize: "65536", maxBatchDelayMs: "60000" } });
+    assert.deepEqual([low.green.maxBatchSize, low.green.maxBatchDelayMs], [1, 0]);
+    assert.deepEqual([high.green.maxBatchSize, high.green.maxBatchDelayMs], [65536, 60000]);
+  });
+
+  it("accepts every access-log policy and inference thread the server knows", () => {
+    for (const policy of ["all", "errors", "none"])
+      assert.equal(parseConfig({ ...BASE, servingAccessLog: policy }).servingAccessLog, policy);
+    for (const thread of ["main", "worker"])
+      assert.equal(parseConfig({ ...BASE, servingInferenceThread: thread }).servingInferenceThread, thread);
   });
 
   const resourceDefaults: ReadonlyArray<[string, Record<string, unknown>, string, string]> = [
@@ -462,7 +543,54 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
   [
     "color field misspelled",
     { green: { modelVerison: "1.1.0" } },
-    ['green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image'],
+    [
+      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+    ],
+  ],
+  [
+    "batching field misspelled (Triton's spelling)",
+    { blue: { max_batch_size: 64 } },
+    [
+      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+    ],
+  ],
+  [
+    "green batch size of zero",
+    { green: { maxBatchSize: 0 } },
+    ["green.maxBatchSize must be an integer from 1 to 65536, got 0"],
+  ],
+  [
+    "blue batch size above 65536",
+    { blue: { maxBatchSize: 65537 } },
+    ["blue.maxBatchSize must be an integer from 1 to 65536, got 65537"],
+  ],
+  [
+    "blue batch delay negative",
+    { blue: { maxBatchDelayMs: "-1" } },
+    ["blue.maxBatchDelayMs must be an integer from 0 to 60000, got -1"],
+  ],
+  [
+    "green batch delay above a minute, set as a flat key",
+    { "green.maxBatchDelayMs": "60001" },
+    ["green.maxBatchDelayMs must be an integer from 0 to 60000, got 60001"],
+  ],
+  [
+    "batch size a fraction",
+    { green: { maxBatchSize: 1.5 } },
+    ["green.maxBatchSize must be an integer, got 1.5"],
+  ],
+  [
+    "batch delay with a unit",
+    { blue: { maxBatchDelayMs: "2ms" } },
+    ['blue.maxBatchDelayMs must be an integer, got "2ms"'],
+  ],
+  [
+    "batching out of range on both colors at once",
+    { blue: { maxBatchSize: 0 }, green: { maxBatchDelayMs: 100000 } },
+    [
+      "blue.maxBatchSize must be an integer from 1 to 65536, got 0",
+      "green.maxBatchDelayMs must be an integer from 0 to 60000, got 100000",
+    ],
   ],
   [
     "color field of the wrong type",
@@ -499,6 +627,21 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "memory in GB spelled wrong",
     { servingMemory: "4GB" },
     ['servingMemory must be a positive Kubernetes memory quantity such as "4Gi" or "512Mi", got "4GB"'],
+  ],
+  [
+    "access log policy unknown",
+    { servingAccessLog: "debug" },
+    ['servingAccessLog must be one of "all", "errors", "none", got "debug"'],
+  ],
+  [
+    "access log policy in capitals",
+    { servingAccessLog: "ERRORS" },
+    ['servingAccessLog must be one of "all", "errors", "none", got "ERRORS"'],
+  ],
+  [
+    "inference thread unknown",
+    { servingInferenceThread: "workers" },
+    ['servingInferenceThread must be one of "main", "worker", got "workers"'],
   ],
   [
     "drain delay",
@@ -637,7 +780,20 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
     assert.equal(cfg.natGateways, "single");
     assert.equal(cfg.activeColor, "blue");
     assert.equal(cfg.canaryPercent, 0);
-    assert.deepEqual(cfg.blue, { modelVersion: "1.0.0", replicas: 1, maxReplicas: 2, image: "" });
-    assert.deepEqual(cfg.green, { modelVersion: "", replicas: 0, maxReplicas: 2, image: "" });
+    assert.deepEqual(cfg.blue, {
+      modelVersion: "1.0.0",
+      replicas: 1,
+      maxReplicas: 2,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
+    assert.deepEqual(cfg.green, {
+      modelVersion: "",
+      replicas: 0,
+      maxReplicas: 2,
+      image: "",
+      ...BATCHING_DEFAULTS,
+    });
+    assert.deepEqual([cfg.servingAccessLog, cfg.servingInferenceThread], ["errors", "main"]);
   });
 });

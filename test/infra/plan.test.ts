@@ -33,6 +33,8 @@ describe("plan: the property that matters (offline plans of config changes)", ()
   let newStandbyVersion: PlanResult;
   let stageGreen: PlanResult;
   let newLiveVersion: PlanResult;
+  let standbyBatchSize: PlanResult;
+  let accessLog: PlanResult;
   before(async () => {
     flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: STAGED });
     canary = await planChange("dev", { canaryPercent: "10" }, { baseOverrides: STAGED });
@@ -43,6 +45,8 @@ describe("plan: the property that matters (offline plans of config changes)", ()
       { "green.modelVersion": "1.2.0" },
       { baseOverrides: { ...STAGED, activeColor: "green" } },
     );
+    standbyBatchSize = await planChange("dev", { "green.maxBatchSize": 64 }, { baseOverrides: STAGED });
+    accessLog = await planChange("dev", { servingAccessLog: "all" }, { baseOverrides: STAGED });
   });
 
   it("flipping activeColor changes only the weighted and preview listener rules", () => {
@@ -115,6 +119,29 @@ describe("plan: the property that matters (offline plans of config changes)", ()
       ["changed", `${SERVER}.env[name=MODEL_VERSION].value`, "1.1.0", "1.2.0"],
     ]);
     assert.deepEqual(newStandbyVersion.warnings, []);
+  });
+
+  it("setting green.maxBatchSize changes only the green Deployment's MAX_BATCH_SIZE, with no warning", () => {
+    assert.deepEqual(touched(standbyBatchSize), [`~ ${DEPLOYMENT} serving-green`]);
+    assert.deepEqual(changesOf(standbyBatchSize, DEPLOYMENT, "serving-green"), [
+      ["changed", `${SERVER}.env[name=MAX_BATCH_SIZE].value`, "32", "64"],
+    ]);
+    assert.deepEqual(standbyBatchSize.outputs, []);
+    assert.deepEqual(standbyBatchSize.warnings, []);
+  });
+
+  it("setting servingAccessLog changes ACCESS_LOG on both Deployments, and warns that the live one rolls", () => {
+    assert.deepEqual(touched(accessLog), [`~ ${DEPLOYMENT} serving-blue`, `~ ${DEPLOYMENT} serving-green`]);
+    for (const color of ["blue", "green"]) {
+      assert.deepEqual(changesOf(accessLog, DEPLOYMENT, `serving-${color}`), [
+        ["changed", `${SERVER}.env[name=ACCESS_LOG].value`, "errors", "all"],
+      ]);
+    }
+    assert.deepEqual(accessLog.warnings, [
+      "the blue Deployment changes while blue receives 100% of live traffic: its pods are replaced in place " +
+        "by a rolling update (maxUnavailable 0, readiness gates), mixing versions until it completes. To release " +
+        "without that, stage the change on the standby color and flip.",
+    ]);
   });
 
   it("staging green (version + replicas) changes the green Deployment and adds its HPA, nothing else", () => {

@@ -1,17 +1,60 @@
 import assert from "node:assert/strict";
 import {
   intraOpThreads,
+  ServingColor,
   servingColorArgProblems,
   type ServingColorArgs,
 } from "../../infra/components/servingColor";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
 import { minDeregistrationDelaySeconds } from "../../infra/traffic";
-import { devStack, expectAt, SERVER, stagedStack, T } from "./support/stacks";
+import {
+  BATCHING_LIMITS,
+  ConfigError as ServerConfigError,
+  loadConfig as loadServerConfig,
+} from "../../serving/src/config";
+import { devStack, expectAt, SERVER, STAGED_GREEN, stagedStack, T } from "./support/stacks";
 
 function env(r: RecordedResource, name: string): unknown {
   return valueAt(r.inputs, `${SERVER}.env[name=${name}].value`);
 }
+
+/** The serving container's env of a Deployment, as name -> value. */
+function envOf(r: RecordedResource): Record<string, string> {
+  return Object.fromEntries(
+    (valueAt(r.inputs, `${SERVER}.env`) as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+  );
+}
+
+/** The env variables the batching/access-log/thread config keys set. */
+const TUNING_VARS = ["MAX_BATCH_SIZE", "MAX_BATCH_DELAY_MS", "ACCESS_LOG", "INFERENCE_THREAD"] as const;
+function tuningOf(r: RecordedResource): Record<string, unknown> {
+  return Object.fromEntries(TUNING_VARS.map((name) => [name, env(r, name)]));
+}
+
+/** Per-color batching and stack-level server settings, none of them a default. */
+const TUNED: Readonly<Record<string, unknown>> = {
+  "blue.maxBatchSize": 128,
+  "green.maxBatchSize": 64,
+  "green.maxBatchDelayMs": 2,
+  servingAccessLog: "all",
+  servingInferenceThread: "worker",
+};
+
+/** Valid arguments of one color, for the argument checks and a bare component. */
+const ARGS: ServingColorArgs = {
+  color: "green",
+  namespace: "ns",
+  serviceAccountName: "model-server",
+  image: "img",
+  modelBucketName: "bucket",
+  modelName: "churn",
+  modelVersion: "1.1.0",
+  replicas: 2,
+  maxReplicas: 4,
+  targetGroupArn: "arn",
+  region: "us-west-2",
+};
 
 describe("servingColor: the two colors under mocks", () => {
   /** Shipped dev config: blue 1.0.0 x1, green empty x0, GPUs on. */
@@ -20,11 +63,14 @@ describe("servingColor: the two colors under mocks", () => {
   let staged: StackEvaluation;
   /** CPU-only dev. */
   let cpu: StackEvaluation;
+  /** Staged green, with {@link TUNED} batching, access log and inference thread. */
+  let tuned: StackEvaluation;
   before(async () => {
-    [dev, staged, cpu] = await Promise.all([
+    [dev, staged, cpu, tuned] = await Promise.all([
       devStack(),
       stagedStack(),
       evaluateStack("dev", { gpuEnabled: "false" }),
+      evaluateStack("dev", { ...STAGED_GREEN, ...TUNED }),
     ]);
   });
 
@@ -144,14 +190,77 @@ describe("servingColor: the two colors under mocks", () => {
         DRAIN_DELAY_SECONDS: "5",
         SHUTDOWN_TIMEOUT_SECONDS: "20",
         AWS_REGION: "us-west-2",
+        ACCESS_LOG: "errors",
+        MAX_BATCH_SIZE: "32",
+        MAX_BATCH_DELAY_MS: "0",
+        INFERENCE_THREAD: "main",
       };
-      const actual = Object.fromEntries(
-        (valueAt(d.inputs, `${SERVER}.env`) as { name: string; value: string }[]).map((e) => [
-          e.name,
-          e.value,
-        ]),
+      assert.deepEqual(envOf(d), expected, `${d.name}: container env`);
+    });
+
+    it("by default both colors set the server's batching, access-log and thread defaults explicitly", () => {
+      for (const color of ["blue", "green"]) {
+        assert.deepEqual(
+          tuningOf(dev.one(T.deployment, `serving-${color}`)),
+          { MAX_BATCH_SIZE: "32", MAX_BATCH_DELAY_MS: "0", ACCESS_LOG: "errors", INFERENCE_THREAD: "main" },
+          `serving-${color}`,
+        );
+      }
+    });
+
+    it("blue.* and green.* batching reach only their own color; servingAccessLog and servingInferenceThread reach both", () => {
+      assert.deepEqual(tuningOf(tuned.one(T.deployment, "serving-blue")), {
+        MAX_BATCH_SIZE: "128",
+        MAX_BATCH_DELAY_MS: "0",
+        ACCESS_LOG: "all",
+        INFERENCE_THREAD: "worker",
+      });
+      assert.deepEqual(tuningOf(tuned.one(T.deployment, "serving-green")), {
+        MAX_BATCH_SIZE: "64",
+        MAX_BATCH_DELAY_MS: "2",
+        ACCESS_LOG: "all",
+        INFERENCE_THREAD: "worker",
+      });
+    });
+
+    it("each color's container env, read by the server's own loadConfig, gives the configured settings", () => {
+      const expected = {
+        blue: { maxBatchSize: 128, maxBatchDelayMs: 0, version: "1.0.0" },
+        green: { maxBatchSize: 64, maxBatchDelayMs: 2, version: "1.1.0" },
+      };
+      for (const color of ["blue", "green"] as const) {
+        const server = loadServerConfig(envOf(tuned.one(T.deployment, `serving-${color}`)));
+        assert.deepEqual(
+          {
+            maxBatchSize: server.maxBatchSize,
+            maxBatchDelayMs: server.maxBatchDelayMs,
+            accessLog: server.accessLog,
+            inferenceThread: server.inferenceThread,
+            version: server.model.version,
+          },
+          { ...expected[color], accessLog: "all", inferenceThread: "worker" },
+          `serving-${color}`,
+        );
+      }
+    });
+
+    it("a ServingColor given no batching, access-log or thread args sets the server's defaults", async () => {
+      const ev = await evaluateStack(
+        "dev",
+        {},
+        {
+          program: () => {
+            new ServingColor("bare", ARGS);
+            return {};
+          },
+        },
       );
-      assert.deepEqual(actual, expected, `${d.name}: container env`);
+      assert.deepEqual(tuningOf(ev.one(T.deployment, "bare")), {
+        MAX_BATCH_SIZE: "32",
+        MAX_BATCH_DELAY_MS: "0",
+        ACCESS_LOG: "errors",
+        INFERENCE_THREAD: "main",
+      });
     });
 
     it("the image is the stack's image by digest", () => {
@@ -378,20 +487,6 @@ describe("servingColor: the two colors under mocks", () => {
 });
 
 describe("servingColor: argument checks and helpers (no mocks)", () => {
-  const ARGS: ServingColorArgs = {
-    color: "green",
-    namespace: "ns",
-    serviceAccountName: "model-server",
-    image: "img",
-    modelBucketName: "bucket",
-    modelName: "churn",
-    modelVersion: "1.1.0",
-    replicas: 2,
-    maxReplicas: 4,
-    targetGroupArn: "arn",
-    region: "us-west-2",
-  };
-
   it("valid arguments have no problems", () => {
     assert.deepEqual(servingColorArgProblems(ARGS), []);
   });
@@ -406,6 +501,45 @@ describe("servingColor: argument checks and helpers (no mocks)", () => {
     assert.deepEqual(servingColorArgProblems({ ...ARGS, maxReplicas: 1 }), [
       "green.maxReplicas must be an integer from max(1, green.replicas = 2) to 1000, got 1",
     ]);
+  });
+
+  it("batching out of the server's range is refused naming the color's keys", () => {
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, maxBatchSize: 0, maxBatchDelayMs: 60_001 }), [
+      "green.maxBatchSize must be an integer from 1 to 65536, got 0",
+      "green.maxBatchDelayMs must be an integer from 0 to 60000, got 60001",
+    ]);
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, maxBatchSize: 2.5 }), [
+      "green.maxBatchSize must be an integer from 1 to 65536, got 2.5",
+    ]);
+  });
+
+  it("an unknown access-log policy or inference thread is refused naming the config key", () => {
+    assert.deepEqual(
+      servingColorArgProblems({
+        ...ARGS,
+        accessLog: "verbose" as ServingColorArgs["accessLog"],
+        inferenceThread: "gpu" as ServingColorArgs["inferenceThread"],
+      }),
+      [
+        'servingAccessLog must be one of "all", "errors", "none", got "verbose"',
+        'servingInferenceThread must be one of "main", "worker", got "gpu"',
+      ],
+    );
+  });
+
+  it("the server accepts each BATCHING_LIMITS bound the stack validates against, and refuses one beyond", () => {
+    const serverWith = (vars: Record<string, string>) => () => loadServerConfig(vars);
+    for (const [field, variable] of [
+      ["maxBatchSize", "MAX_BATCH_SIZE"],
+      ["maxBatchDelayMs", "MAX_BATCH_DELAY_MS"],
+    ] as const) {
+      const { min, max, default: fallback } = BATCHING_LIMITS[field];
+      assert.equal(loadServerConfig({ [variable]: String(min) })[field], min);
+      assert.equal(loadServerConfig({ [variable]: String(max) })[field], max);
+      assert.equal(loadServerConfig({})[field], fallback, `${variable} default`);
+      assert.throws(serverWith({ [variable]: String(min - 1) }), ServerConfigError);
+      assert.throws(serverWith({ [variable]: String(max + 1) }), ServerConfigError);
+    }
   });
 
   it("a malformed quantity is refused naming the config key", () => {
