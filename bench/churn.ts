@@ -134,6 +134,13 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
       `p99 <= ${CHURN_TARGETS.p99Ms} ms needs well over ${int(64 / (CHURN_TARGETS.p99Ms / 1000))} req/s. ` +
       `The HTTP floor itself did ${int(floor64.requestsPerSecond)} req/s with p99 ${fixed(floor64.p99Ms)} ms here.`,
   );
+  // p99 / mean latency: how long a tail this machine gives even the floor at c=64.
+  const tail = (r: LoadResult) => r.p99Ms / (64_000 / r.requestsPerSecond);
+  const needed = (64_000 * tail(floor64)) / CHURN_TARGETS.p99Ms;
+  console.log(
+    `tail: the floor's p99 is ${fixed(tail(floor64))}x its mean latency and the server's ${fixed(tail(served[served.length - 1]))}x; ` +
+      `at the floor's tail, p99 <= ${CHURN_TARGETS.p99Ms} ms needs ${int(needed)} req/s = ${pct(needed / floor64.requestsPerSecond)} of the floor.`,
+  );
   const s64cpu = served[at64].serverCpuUsPerRequest;
   const f64cpu = floor64.serverCpuUsPerRequest;
   if (s64cpu && f64cpu && served[at64].cpu && floor64.cpu) {
