@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
-import type { AccessLogPolicy } from "../config";
+import { DEFAULT_ACCESS_LOG, type AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 
 export interface MetricsRoutesOptions {
@@ -16,7 +16,10 @@ export interface MetricsRoutesOptions {
 
 const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"]);
 
-const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, accessLog = "errors" }) => {
+const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (
+  app,
+  { metrics, accessLog = DEFAULT_ACCESS_LOG },
+) => {
   // Debug only: with it, a log shows which requests the server had read (e.g. during a drain).
   // Registered only then: even an empty hook costs every request. Callback-style hooks: an async
   // hook costs a promise and a microtask turn per request.
