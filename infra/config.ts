@@ -117,6 +117,10 @@ export interface StackConfig {
   readonly certificateArn: string;
   /** CIDRs allowed to reach the load balancer listeners. Default ["0.0.0.0/0"]. */
   readonly allowedIngressCidrs: readonly string[];
+  /** Write ALB access logs to a dedicated private S3 bucket. Default true. */
+  readonly albAccessLogs: boolean;
+  /** Days the ALB access-log bucket keeps a log object (1-3650). Default 90. */
+  readonly albAccessLogRetentionDays: number;
 
   /** Namespace of the serving workloads. Default "model-serving". */
   readonly servingNamespace: string;
@@ -381,6 +385,19 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     kind: "stringList",
     default: ["0.0.0.0/0"],
     description: "CIDRs allowed to reach the load balancer listeners.",
+  },
+  {
+    key: "albAccessLogs",
+    kind: "boolean",
+    default: true,
+    description:
+      "Write ALB access logs (one line per request) to a dedicated private S3 bucket (SSE-S3, TLS-only, expiring after albAccessLogRetentionDays).",
+  },
+  {
+    key: "albAccessLogRetentionDays",
+    kind: "integer",
+    default: 90,
+    description: "Days the ALB access-log bucket keeps a log object before it expires (1-3650).",
   },
   {
     key: "servingNamespace",
@@ -847,6 +864,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     isCanonicalIpv4Cidr,
     'IPv4 network CIDRs such as "0.0.0.0/0" or "203.0.113.0/24"',
   ),
+  intRange("albAccessLogRetentionDays", 1, 3650),
 
   matches(
     "servingNamespace",

@@ -10,6 +10,7 @@ const outputs = createStack(loadConfig());
 export const clusterName = outputs.clusterName;
 export const kubeconfig = outputs.kubeconfig;
 export const modelBucketName = outputs.modelBucketName;
+export const albAccessLogBucketName = outputs.albAccessLogBucketName;
 export const imageRef = outputs.imageRef;
 export const albDnsName = outputs.albDnsName;
 export const url = outputs.url;

@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
+import { AccessLogBucket } from "./components/accessLogBucket";
 import { Cluster } from "./components/cluster";
 import { GPU_NODE_LABELS, GPU_TOLERATION, GpuNodeGroup } from "./components/gpuNodeGroup";
 import { COLOR_HEADER, LoadBalancer, PREVIEW_HEADER_VALUE } from "./components/loadBalancer";
@@ -36,6 +37,8 @@ export interface StackOutputs extends TrafficPlan {
   /** Kubeconfig for kubectl (secret). */
   readonly kubeconfig: pulumi.Output<string>;
   readonly modelBucketName: pulumi.Output<string>;
+  /** Bucket the ALB writes its access logs to; "" when albAccessLogs is false. */
+  readonly albAccessLogBucketName: pulumi.Output<string>;
   /** `<repository>@sha256:<digest>` of the image this stack built. */
   readonly imageRef: pulumi.Output<string>;
   /** DNS name of the serving ALB. */
@@ -151,6 +154,15 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
   });
 
   // ---- Load balancer: ALB, security groups, blue and green target groups, listeners -----------
+  // The per-request record of production traffic comes from the ALB, written by AWS to S3: the
+  // serving pods log only errors by default (a line per request costs them CPU and a log bill).
+  const albLogs = cfg.albAccessLogs
+    ? new AccessLogBucket("alb-logs", {
+        region: cfg.region,
+        expirationDays: cfg.albAccessLogRetentionDays,
+        tags,
+      })
+    : undefined;
   const lb = new LoadBalancer("serving", {
     vpcId: cluster.vpcId,
     publicSubnetIds: cluster.publicSubnetIds,
@@ -159,6 +171,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     allowedIngressCidrs: cfg.allowedIngressCidrs,
     certificateArn: cfg.certificateArn,
     deregistrationDelaySeconds: cfg.deregistrationDelaySeconds,
+    accessLogs: albLogs,
     tags,
   });
 
@@ -256,6 +269,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     modelBucketName: modelStore.bucketName,
+    albAccessLogBucketName: albLogs ? albLogs.bucketName : pulumi.output(""),
     imageRef: image.imageRef,
     albDnsName: lb.dnsName,
     url: lb.url,

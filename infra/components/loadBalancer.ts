@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, type Color } from "../traffic";
+import { accessLogPrefixProblem, type AccessLogDestination } from "./accessLogBucket";
 
 /** Request header that routes to one color directly, bypassing the weights. */
 export const COLOR_HEADER = "X-Serving-Color";
@@ -47,6 +48,11 @@ export interface LoadBalancerArgs {
   readonly deletionProtection?: boolean;
   /** Seconds an idle client connection stays open (1-4000). Default: 60. */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * Where the ALB writes its access logs (bucket name, prefix, and the bucket policy and settings
+   * the ALB must wait for; an AccessLogBucket is one). Default: none (access logs off).
+   */
+  readonly accessLogs?: AccessLogDestination;
   /** Tags for every AWS resource here. Default: none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -92,6 +98,8 @@ export function loadBalancerArgProblems(args: LoadBalancerArgs): string[] {
   if (!Number.isInteger(idle) || idle < 1 || idle > 4000) {
     problems.push(`idleTimeoutSeconds must be an integer from 1 to 4000, got ${JSON.stringify(idle)}`);
   }
+  const logPrefixProblem = args.accessLogs ? accessLogPrefixProblem(args.accessLogs.prefix) : undefined;
+  if (logPrefixProblem !== undefined) problems.push(`accessLogs.${logPrefixProblem}`);
   return problems;
 }
 
@@ -204,9 +212,20 @@ export class LoadBalancer extends pulumi.ComponentResource {
         desyncMitigationMode: "defensive",
         enableDeletionProtection: args.deletionProtection ?? false,
         idleTimeout: args.idleTimeoutSeconds ?? 60,
+        ...(args.accessLogs
+          ? {
+              accessLogs: {
+                enabled: true,
+                bucket: args.accessLogs.bucketName,
+                prefix: args.accessLogs.prefix,
+              },
+            }
+          : {}),
         tags,
       },
-      parent,
+      // ELB test-writes to the bucket when access logs are turned on and refuses the attribute if
+      // it cannot: the bucket policy (and the settings it writes under) must exist first.
+      { parent: this, dependsOn: args.accessLogs ? [...args.accessLogs.writeDependencies] : [] },
     );
 
     const targetGroup = (color: Color): aws.lb.TargetGroup =>

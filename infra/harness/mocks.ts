@@ -347,6 +347,39 @@ export function mockResourceOutputs(
   return { id: `${name}-${hex(8)}`, state: inputs };
 }
 
+/**
+ * The Elastic Load Balancing account per Region that `aws.elb.getServiceAccount` answers with (the
+ * provider's table, from the ALB user guide); it fails on any other Region, and so do the mocks.
+ */
+const ELB_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
+  "af-south-1": "098369216593",
+  "ap-east-1": "754344448648",
+  "ap-northeast-1": "582318560864",
+  "ap-northeast-2": "600734575887",
+  "ap-northeast-3": "383597477331",
+  "ap-south-1": "718504428378",
+  "ap-southeast-1": "114774131450",
+  "ap-southeast-2": "783225319266",
+  "ap-southeast-3": "589379963580",
+  "ca-central-1": "985666609251",
+  "cn-north-1": "638102146993",
+  "cn-northwest-1": "037604701340",
+  "eu-central-1": "054676820928",
+  "eu-north-1": "897822967062",
+  "eu-south-1": "635631232127",
+  "eu-west-1": "156460612806",
+  "eu-west-2": "652711504416",
+  "eu-west-3": "009996457667",
+  "me-south-1": "076674570225",
+  "sa-east-1": "507241528517",
+  "us-east-1": "127311923021",
+  "us-east-2": "033677994240",
+  "us-gov-east-1": "190560391635",
+  "us-gov-west-1": "048591011584",
+  "us-west-1": "027434742980",
+  "us-west-2": "797873946194",
+};
+
 /** Thrown for an invoke the mocks do not know, so a new data source never passes silently. */
 export class UnmockedInvokeError extends Error {
   override name = "UnmockedInvokeError";
@@ -400,6 +433,13 @@ export function mockInvoke(
         expiresAt: "2099-01-01T00:00:00Z",
         id: env.region,
       };
+    }
+    case "aws:elb/getServiceAccount:getServiceAccount": {
+      const region = String(inputs.region ?? env.region);
+      const account = ELB_SERVICE_ACCOUNTS[region];
+      if (account === undefined)
+        throw new Error(`reading ELB Service Account: unsupported AWS Region: ${region}`);
+      return { arn: `arn:${env.partition}:iam::${account}:root`, id: account, region };
     }
     case "aws:eks/getAddonVersion:getAddonVersion": {
       // The default add-on version EKS pairs with the Kubernetes version.

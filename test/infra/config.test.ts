@@ -46,6 +46,8 @@ const DEFAULTS: StackConfig = {
   ecrKeepImages: 20,
   certificateArn: "",
   allowedIngressCidrs: ["0.0.0.0/0"],
+  albAccessLogs: true,
+  albAccessLogRetentionDays: 90,
   servingNamespace: "model-serving",
   servingPort: 8080,
   activeColor: "blue",
@@ -652,6 +654,26 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "preStop delay",
     { preStopDelaySeconds: -5 },
     ["preStopDelaySeconds must be an integer from 0 to 300, got -5"],
+  ],
+  [
+    "ALB access logs switch not a boolean",
+    { albAccessLogs: "on" },
+    ['albAccessLogs must be true or false, got "on"'],
+  ],
+  [
+    "ALB access log retention of zero days",
+    { albAccessLogRetentionDays: 0 },
+    ["albAccessLogRetentionDays must be an integer from 1 to 3650, got 0"],
+  ],
+  [
+    "ALB access log retention above ten years",
+    { albAccessLogRetentionDays: "3651" },
+    ["albAccessLogRetentionDays must be an integer from 1 to 3650, got 3651"],
+  ],
+  [
+    "ALB access log retention with a unit",
+    { albAccessLogRetentionDays: "90d" },
+    ['albAccessLogRetentionDays must be an integer, got "90d"'],
   ],
   [
     "deregistration delay above the ALB limit",
