@@ -21,6 +21,11 @@ import {
   type InferenceThread,
 } from "../serving/src/config";
 import {
+  CLUSTER_AUTOSCALER_IMAGE_TAGS,
+  clusterAutoscalerImageTag,
+  DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
+} from "./components/clusterAutoscaler";
+import {
   cpuQuantityProblem,
   memoryQuantityProblem,
   MIN_SERVING_MEMORY,
@@ -103,6 +108,10 @@ export interface StackConfig {
   readonly nvidiaDevicePluginChartVersion: string;
   /** Version of the aws-load-balancer-controller Helm chart. Default "1.13.3". */
   readonly lbControllerChartVersion: string;
+  /** Install the Cluster Autoscaler (scales the node groups within their min/max). Default true. */
+  readonly clusterAutoscaler: boolean;
+  /** Version of the cluster-autoscaler Helm chart. Default "9.59.0". */
+  readonly clusterAutoscalerChartVersion: string;
 
   /** Name of the served model in the registry (`models/<name>/<version>/`). Default "churn". */
   readonly modelName: string;
@@ -350,6 +359,20 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     description: "Version of the aws-load-balancer-controller Helm chart (https://aws.github.io/eks-charts).",
   },
   {
+    key: "clusterAutoscaler",
+    kind: "boolean",
+    default: true,
+    description:
+      "Install the Kubernetes Cluster Autoscaler: adds GPU (and system) nodes for Pending pods, up to gpuNodesMax (system: 2 x systemNodeCount), and removes idle ones down to the group minimum.",
+  },
+  {
+    key: "clusterAutoscalerChartVersion",
+    kind: "string",
+    default: DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
+    description:
+      "Version of the cluster-autoscaler Helm chart (https://kubernetes.github.io/autoscaler); the image follows clusterVersion.",
+  },
+  {
     key: "modelName",
     kind: "string",
     default: "churn",
@@ -543,6 +566,12 @@ export function isX86NvidiaInstanceType(value: string): boolean {
 
 export function isSemver(value: string): boolean {
   return SEMVER_RE.test(value);
+}
+
+/** True for "1.<minor>" with minor >= {@link MIN_CLUSTER_MINOR}. */
+function isSupportedClusterVersion(value: string): boolean {
+  const m = CLUSTER_VERSION_RE.exec(value);
+  return m !== null && Number(m[1]) >= MIN_CLUSTER_MINOR;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -762,10 +791,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
 
   {
     key: "clusterVersion",
-    violated: (c) => {
-      const m = CLUSTER_VERSION_RE.exec(c.clusterVersion);
-      return !m || Number(m[1]) < MIN_CLUSTER_MINOR;
-    },
+    violated: (c) => !isSupportedClusterVersion(c.clusterVersion),
     message: (c) =>
       `clusterVersion must be an EKS Kubernetes version "1.<minor>" with minor >= ${MIN_CLUSTER_MINOR} ` +
       `(the serving pods' preStop hook uses the sleep lifecycle action, on by default from Kubernetes ` +
@@ -834,6 +860,19 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
 
   matches("nvidiaDevicePluginChartVersion", isSemver, 'a chart version such as "0.17.1" (no "v" prefix)'),
   matches("lbControllerChartVersion", isSemver, 'a chart version such as "1.13.3" (no "v" prefix)'),
+  matches("clusterAutoscalerChartVersion", isSemver, 'a chart version such as "9.59.0" (no "v" prefix)'),
+  {
+    key: "clusterAutoscaler",
+    // Only for a well-formed clusterVersion: a malformed one is reported by its own rule.
+    violated: (c) =>
+      c.clusterAutoscaler &&
+      isSupportedClusterVersion(c.clusterVersion) &&
+      clusterAutoscalerImageTag(c.clusterVersion) === undefined,
+    message: (c) =>
+      `clusterAutoscaler needs a Cluster Autoscaler release matching clusterVersion ${show(c.clusterVersion)} ` +
+      `(its minor must equal the Kubernetes minor); known: ${Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS).join(", ")}. ` +
+      "Set clusterAutoscaler false, or add the release to infra/components/clusterAutoscaler.ts",
+  },
 
   matches(
     "modelName",

@@ -2,14 +2,15 @@
  * Wires the components into the serving environment. `infra/index.ts` calls `createStack` with
  * the parsed config; the mock harness calls it the same way, as often as it likes.
  *
- * Order of concerns: network -> cluster (+ GPU nodes) -> model store, image, identities ->
- * load balancer controller -> load balancer, serving colors, traffic (the blue/green part).
+ * Order of concerns: network -> cluster (+ GPU nodes) -> cluster autoscaler -> model store, image,
+ * identities -> load balancer controller -> load balancer, serving colors, traffic (the blue/green part).
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { AccessLogBucket } from "./components/accessLogBucket";
 import { Cluster } from "./components/cluster";
+import { ClusterAutoscaler } from "./components/clusterAutoscaler";
 import { GPU_NODE_LABELS, GPU_TOLERATION, GpuNodeGroup } from "./components/gpuNodeGroup";
 import { COLOR_HEADER, LoadBalancer, PREVIEW_HEADER_VALUE } from "./components/loadBalancer";
 import { LoadBalancerController } from "./components/loadBalancerController";
@@ -90,6 +91,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     adminPrincipalArns: cfg.adminPrincipalArns,
     systemNodeInstanceType: cfg.systemNodeInstanceType,
     systemNodeCount: cfg.systemNodeCount,
+    systemNodesAutoscaled: cfg.clusterAutoscaler,
     tags,
   });
   // GPU nodes and the device plugin exist only with gpuEnabled; CPU-only dev stacks serve on
@@ -105,6 +107,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         minSize: cfg.gpuNodesMin,
         desiredSize: cfg.gpuNodesDesired,
         maxSize: cfg.gpuNodesMax,
+        autoscaled: cfg.clusterAutoscaler,
         diskSizeGiB: cfg.gpuNodeDiskSizeGiB,
         capacityType: cfg.gpuCapacityType,
         devicePluginChartVersion: cfg.nvidiaDevicePluginChartVersion,
@@ -113,6 +116,23 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         tags,
       })
     : undefined;
+  // Node autoscaling: without it pods an HPA adds beyond the nodes' capacity stay Pending. It
+  // scales every managed node group of the cluster (GPU: gpuNodesMin..gpuNodesMax; system:
+  // systemNodeCount..2 x systemNodeCount), so it is installed with or without GPUs.
+  if (cfg.clusterAutoscaler) {
+    new ClusterAutoscaler("cluster-autoscaler", {
+      provider: cluster.provider,
+      clusterName: cluster.clusterName,
+      kubernetesVersion: cfg.clusterVersion,
+      region: cfg.region,
+      oidcProviderArn: cluster.oidcProviderArn,
+      oidcIssuer: cluster.oidcIssuer,
+      chartVersion: cfg.clusterAutoscalerChartVersion,
+      // After every node group, so their Auto Scaling groups exist and are tagged when it starts.
+      dependsOn: [...cluster.workloadDependencies, ...(gpu ? [gpu.nodeGroup] : [])],
+      tags,
+    });
+  }
   /** What a serving pod needs before it can be scheduled, run and be scaled by its HPA. */
   const servingNodeDependencies: pulumi.Resource[] = [
     ...cluster.workloadDependencies,

@@ -58,6 +58,8 @@ export interface ClusterArgs {
   readonly systemNodeInstanceType?: string;
   /** System node count (min = desired; max twice that for rolling updates). Default 2. */
   readonly systemNodeCount?: number;
+  /** The Cluster Autoscaler sizes the system nodes (Pulumi sets the desired count only at creation). Default false. */
+  readonly systemNodesAutoscaled?: boolean;
   /** System node root volume, GiB. Default 50. */
   readonly systemNodeDiskSizeGiB?: number;
   /** Days the control-plane log group keeps logs. Default 90. */
@@ -389,6 +391,7 @@ export class Cluster extends pulumi.ComponentResource {
         scaling: { minSize: systemNodeCount, desiredSize: systemNodeCount, maxSize: systemNodeCount * 2 },
         diskSizeGiB: args.systemNodeDiskSizeGiB ?? 50,
         nameTag: `${args.clusterName}-system`,
+        autoscaled: args.systemNodesAutoscaled ?? false,
         labels: { ...SYSTEM_NODE_LABEL },
         tags,
       },

@@ -45,6 +45,8 @@ export interface GpuNodeGroupArgs {
   readonly desiredSize?: number;
   /** Maximum nodes. Default 3. */
   readonly maxSize?: number;
+  /** The Cluster Autoscaler sizes the group between min and max (Pulumi sets `desiredSize` only at creation). Default false. */
+  readonly autoscaled?: boolean;
   /** Root volume per node, GiB (CUDA images are large). Default 100. */
   readonly diskSizeGiB?: number;
   /** "ON_DEMAND" or "SPOT". Default "ON_DEMAND". */
@@ -107,6 +109,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         scaling: { minSize, desiredSize, maxSize },
         diskSizeGiB: args.diskSizeGiB ?? 100,
         nameTag: `${name}-gpu`,
+        autoscaled: args.autoscaled ?? false,
         labels: { ...GPU_NODE_LABELS },
         taints: [{ ...GPU_TAINT }],
         tags,

@@ -71,6 +71,11 @@ export interface ManagedNodeGroupArgs {
   readonly taints?: ReadonlyArray<{ readonly key: string; readonly value: string; readonly effect: string }>;
   /** Tags for the AWS resources. Default {}. */
   readonly tags?: Record<string, string>;
+  /**
+   * The Cluster Autoscaler owns the group's desired size: Pulumi sets it at creation and ignores
+   * it afterwards, or a `pulumi up --refresh` would undo the autoscaler's scaling. Default false.
+   */
+  readonly autoscaled?: boolean;
 }
 
 /**
@@ -104,6 +109,8 @@ export function managedNodeGroup(
       ...(args.taints ? { taints: args.taints.map((t) => ({ ...t })) } : {}),
       tags: args.tags ?? {},
     },
-    opts,
+    args.autoscaled
+      ? { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), "scalingConfig.desiredSize"] }
+      : opts,
   );
 }

@@ -40,6 +40,8 @@ const DEFAULTS: StackConfig = {
   gpuCapacityType: "ON_DEMAND",
   nvidiaDevicePluginChartVersion: "0.17.1",
   lbControllerChartVersion: "1.13.3",
+  clusterAutoscaler: true,
+  clusterAutoscalerChartVersion: "9.59.0",
   modelName: "churn",
   seedBundledModel: true,
   modelNoncurrentVersionDays: 30,
@@ -236,7 +238,12 @@ describe("config: parseConfig defaults and coercion", () => {
   }
 
   it("accepts clusterVersion 1.30, the oldest with the preStop sleep action, and newer ones", () => {
-    for (const version of ["1.30", "1.34", "1.36"])
+    // Any such minor without the Cluster Autoscaler; with it, the minors it has a release for.
+    for (const version of ["1.30", "1.34", "1.36"]) {
+      const cfg = parseConfig({ ...BASE, clusterVersion: version, clusterAutoscaler: "false" });
+      assert.equal(cfg.clusterVersion, version);
+    }
+    for (const version of ["1.32", "1.33", "1.34", "1.35"])
       assert.equal(parseConfig({ ...BASE, clusterVersion: version }).clusterVersion, version);
   });
 
@@ -424,6 +431,20 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "controller chart not semver",
     { lbControllerChartVersion: "1.13" },
     ['lbControllerChartVersion must be a chart version such as "1.13.3" (no "v" prefix), got "1.13"'],
+  ],
+  [
+    "autoscaler chart with v",
+    { clusterAutoscalerChartVersion: "v9.59.0" },
+    ['clusterAutoscalerChartVersion must be a chart version such as "9.59.0" (no "v" prefix), got "v9.59.0"'],
+  ],
+  [
+    "autoscaler without a release for the cluster minor",
+    { clusterVersion: "1.31" },
+    [
+      'clusterAutoscaler needs a Cluster Autoscaler release matching clusterVersion "1.31" (its minor must ' +
+        "equal the Kubernetes minor); known: 1.32, 1.33, 1.34, 1.35. Set clusterAutoscaler false, or add the " +
+        "release to infra/components/clusterAutoscaler.ts",
+    ],
   ],
   [
     "model name",

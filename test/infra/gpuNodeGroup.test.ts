@@ -114,8 +114,11 @@ describe("gpuNodeGroup: GPU nodes and the NVIDIA device plugin (mocks)", () => {
         ["cluster-system"],
       );
       assert.deepEqual(
-        cpu.all(T.release).map((r) => r.name),
-        ["lb-controller-release"],
+        cpu
+          .all(T.release)
+          .map((r) => r.name)
+          .sort(),
+        ["cluster-autoscaler-release", "lb-controller-release"],
       );
       assert.deepEqual(cpu.all("onnx-eks-serving:index:GpuNodeGroup"), []);
     });

@@ -105,6 +105,7 @@ export const VARIANT_OVERRIDES: Readonly<Record<string, unknown>> = {
   gpuCapacityType: "SPOT",
   nvidiaDevicePluginChartVersion: "0.17.0",
   lbControllerChartVersion: "1.13.2",
+  clusterAutoscalerChartVersion: "9.58.0",
   modelNoncurrentVersionDays: "7",
   ecrKeepImages: "5",
   servingNamespace: "ml-serving",
