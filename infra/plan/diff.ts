@@ -14,6 +14,8 @@ export interface PlannedResource {
   readonly urn: string;
   /** Resolved input properties. */
   readonly inputs: Readonly<Record<string, unknown>>;
+  /** Resource options; `ignoreChanges` paths are left out of the diff, as `pulumi preview` does. */
+  readonly options?: { readonly ignoreChanges?: readonly string[] };
 }
 
 export type ChangeKind = "added" | "removed" | "changed";
@@ -37,6 +39,8 @@ export interface PlanDiff {
   readonly added: readonly PlannedResource[];
   readonly removed: readonly PlannedResource[];
   readonly changed: readonly ResourceChange[];
+  /** Differences left out because the resource ignores those paths (`ignoreChanges`). */
+  readonly ignored: readonly ResourceChange[];
   readonly unchanged: number;
 }
 
@@ -86,7 +90,10 @@ export function diffValues(before: unknown, after: unknown, path = ""): Property
   return Object.is(before, after) ? [] : [{ path, kind: "changed", old: before, new: after }];
 }
 
-/** Compares two evaluations, matching resources by URN. */
+/**
+ * Compares two evaluations, matching resources by URN. Input paths a resource lists in
+ * `ignoreChanges` (in the new evaluation) are not changes, as in `pulumi preview`.
+ */
 export function diffResources(
   before: readonly PlannedResource[],
   after: readonly PlannedResource[],
@@ -96,15 +103,22 @@ export function diffResources(
   const added = after.filter((r) => !old.has(r.urn));
   const removed = before.filter((r) => !now.has(r.urn));
   const changed: ResourceChange[] = [];
+  const ignored: ResourceChange[] = [];
   let unchanged = 0;
   for (const r of after) {
     const prev = old.get(r.urn);
     if (!prev) continue;
-    const changes = diffValues(prev.inputs, r.inputs);
+    const ignoredPaths = r.options?.ignoreChanges ?? [];
+    const isIgnored = (c: PropertyChange): boolean =>
+      ignoredPaths.some((p) => c.path === p || c.path.startsWith(`${p}.`) || c.path.startsWith(`${p}[`));
+    const all = diffValues(prev.inputs, r.inputs);
+    const changes = all.filter((c) => !isIgnored(c));
+    const skipped = all.filter(isIgnored);
+    if (skipped.length > 0) ignored.push({ type: r.type, name: r.name, urn: r.urn, changes: skipped });
     if (changes.length === 0) unchanged++;
     else changed.push({ type: r.type, name: r.name, urn: r.urn, changes });
   }
-  return { added, removed, changed, unchanged };
+  return { added, removed, changed, ignored, unchanged };
 }
 
 /**

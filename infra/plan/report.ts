@@ -66,6 +66,14 @@ export function planWarnings(
       );
     }
   }
+  for (const change of diff.ignored) {
+    for (const c of change.changes) {
+      warnings.push(
+        `${change.name}: ${c.path} ${show(c.old)} -> ${show(c.new)} is not applied: the resource ignores ` +
+          `changes to it after creation (ignoreChanges${change.type === "aws:eks/nodeGroup:NodeGroup" ? "; the Cluster Autoscaler owns a node group's desired size" : ""}).`,
+      );
+    }
+  }
   return warnings;
 }
 

@@ -5,7 +5,7 @@ import { parsePlanArgs, parseValue, PlanUsageError } from "../../infra/plan/args
 import { diffResources, diffValues, valueAt, type PlannedResource } from "../../infra/plan/diff";
 import { runPlanCli } from "../../infra/plan/cli";
 import { PlanBaselineError, planChange, type PlanResult } from "../../infra/plan/plan";
-import { formatPlan } from "../../infra/plan/report";
+import { formatPlan, planWarnings } from "../../infra/plan/report";
 import { SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -264,6 +264,37 @@ describe("plan: diff (no mocks)", () => {
 
   it("a type change of a leaf is a change", () => {
     assert.deepEqual(diffValues({ a: "1" }, { a: 1 }), [{ path: "a", kind: "changed", old: "1", new: 1 }]);
+  });
+
+  it("diffResources leaves out input paths the resource lists in ignoreChanges, as pulumi preview does", () => {
+    const group = (desiredSize: number, ignoreChanges: string[]): PlannedResource => ({
+      type: "aws:eks/nodeGroup:NodeGroup",
+      name: "gpu-nodes",
+      urn: "urn:gpu-nodes",
+      inputs: { scalingConfig: { minSize: 1, desiredSize, maxSize: desiredSize + 2 } },
+      options: { ignoreChanges },
+    });
+    const ignoring = diffResources(
+      [group(1, ["scalingConfig.desiredSize"])],
+      [group(2, ["scalingConfig.desiredSize"])],
+    );
+    assert.deepEqual(
+      ignoring.changed.map((c) => c.changes),
+      [[{ path: "scalingConfig.maxSize", kind: "changed", old: 3, new: 4 }]],
+    );
+    assert.deepEqual(
+      diffResources([group(1, [])], [group(2, [])]).changed.map((c) => c.changes.map((x) => x.path)),
+      [["scalingConfig.desiredSize", "scalingConfig.maxSize"]],
+    );
+    assert.deepEqual(
+      ignoring.ignored.map((c) => c.changes),
+      [[{ path: "scalingConfig.desiredSize", kind: "changed", old: 1, new: 2 }]],
+    );
+    assert.deepEqual(planWarnings(ignoring, [], undefined), [
+      "gpu-nodes: scalingConfig.desiredSize 1 -> 2 is not applied: the resource ignores changes to it after " +
+        "creation (ignoreChanges; the Cluster Autoscaler owns a node group's desired size).",
+    ]);
+    assert.equal(diffResources([group(1, ["scalingConfig"])], [group(2, ["scalingConfig"])]).unchanged, 1);
   });
 
   it("diffResources matches by URN and counts unchanged resources", () => {
