@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { PolicyDocument, PolicyStatement } from "./irsaRole";
-import { tlsOnlyBucketPolicy } from "./modelStore";
+import { privateBucket, tlsOnlyBucketPolicy } from "./privateBucket";
 
 /** The service principal ELB writes access logs as in Regions available as of August 2022 or later. */
 export const ELB_LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com";
@@ -154,23 +154,7 @@ export class AccessLogBucket extends pulumi.ComponentResource implements AccessL
     const parent = { parent: this };
 
     // The logs are the audit record of the traffic: a stack destroy must not empty the bucket.
-    const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false, tags }, parent);
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      parent,
-    );
-    const ownership = new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      parent,
-    );
+    const { bucket, publicAccess, ownership } = privateBucket(name, tags, parent);
     // SSE-S3, not SSE-KMS: "The only server-side encryption option that's supported is Amazon
     // S3-managed keys (SSE-S3)" (ALB user guide, access log bucket requirements).
     const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(

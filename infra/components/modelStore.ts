@@ -23,7 +23,7 @@ import {
   type ModelManifest,
 } from "../../serving/src/model/manifest";
 import { requireAbsolute } from "../paths";
-import type { PolicyDocument } from "./irsaRole";
+import { privateBucket, tlsOnlyBucketPolicy } from "./privateBucket";
 
 export interface ModelStoreArgs {
   /** Days a noncurrent (replaced or deleted) object version is kept. Default 30. */
@@ -75,23 +75,6 @@ export function readBundledModel(dir: string): BundledModel {
   return { manifest, modelPath, prefix: versionPrefix(manifest.name, manifest.version) };
 }
 
-/** Bucket policy: deny any request not made over TLS, on the bucket and on every object. */
-export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucketArn, `${bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ],
-  };
-}
-
 export class ModelStore extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -133,24 +116,7 @@ export class ModelStore extends pulumi.ComponentResource {
       parent,
     );
     // Model artifacts are the product: a stack destroy must not empty the bucket on its way out.
-    const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false, tags }, parent);
-
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      parent,
-    );
-    const ownership = new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      parent,
-    );
+    const { bucket, publicAccess, ownership } = privateBucket(name, tags, parent);
     const versioning = new aws.s3.BucketVersioning(
       `${name}-versioning`,
       { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
