@@ -25,10 +25,10 @@
  * to the chart.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { SYSTEM_NODE_LABEL } from "./cluster";
-import { IrsaRole, type PolicyDocument } from "./irsaRole";
+import type { PolicyDocument } from "./irsaRole";
+import { irsaHelmRelease } from "./irsaHelmRelease";
 
 export const CLUSTER_AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler";
 /**
@@ -286,53 +286,45 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
       );
     }
     const scaleDown = args.scaleDown ?? { unneededTime: "15m", delayAfterAdd: "15m" };
-    const parent = { parent: this };
-    const partition = aws.getPartitionOutput({}, parent).partition;
-    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-
-    const role = new IrsaRole(
-      `${name}-irsa`,
+    // The role's policy first (its first discovery must already be allowed), and the node groups
+    // (args.dependsOn), so their Auto Scaling groups exist and are tagged when it starts.
+    const { role, release } = irsaHelmRelease(
+      name,
       {
+        provider: args.provider,
         oidcProviderArn: args.oidcProviderArn,
         oidcIssuer: args.oidcIssuer,
         namespace: CLUSTER_AUTOSCALER_NAMESPACE,
         serviceAccount: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
         description: "Cluster Autoscaler, this cluster's tagged node groups only",
-        policy: pulumi
-          .all([partition, accountId, args.clusterName])
-          .apply(([p, account, clusterName]) =>
-            clusterAutoscalerPolicy({ partition: p, region: args.region, accountId: account, clusterName }),
+        policy: ({ partition, accountId }) =>
+          pulumi
+            .all([partition, accountId, args.clusterName])
+            .apply(([p, account, clusterName]) =>
+              clusterAutoscalerPolicy({ partition: p, region: args.region, accountId: account, clusterName }),
+            ),
+        chart: {
+          name: "cluster-autoscaler",
+          version: args.chartVersion ?? DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
+          repo: CLUSTER_AUTOSCALER_CHART_REPO,
+        },
+        values: (roleArn) =>
+          pulumi.all([args.clusterName, roleArn]).apply(([clusterName, arn]) =>
+            clusterAutoscalerValues({
+              clusterName,
+              region: args.region,
+              roleArn: arn,
+              imageTag,
+              scaleDown,
+            }),
           ),
+        dependsOn: args.dependsOn,
         tags: args.tags,
       },
-      parent,
+      this,
     );
     this.roleArn = role.roleArn;
-
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        name: "cluster-autoscaler",
-        chart: "cluster-autoscaler",
-        version: args.chartVersion ?? DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
-        repositoryOpts: { repo: CLUSTER_AUTOSCALER_CHART_REPO },
-        namespace: CLUSTER_AUTOSCALER_NAMESPACE,
-        values: pulumi
-          .all([args.clusterName, role.roleArn])
-          .apply(([clusterName, roleArn]) =>
-            clusterAutoscalerValues({ clusterName, region: args.region, roleArn, imageTag, scaleDown }),
-          ),
-        atomic: true,
-        cleanupOnFail: true,
-      },
-      {
-        parent: this,
-        provider: args.provider,
-        // The role's policy first (its first discovery must already be allowed), and the node
-        // groups, so their Auto Scaling groups exist and are tagged when it starts.
-        dependsOn: [...role.permissions, ...(args.dependsOn ?? [])],
-      },
-    );
+    this.release = release;
     this.registerOutputs({ roleArn: this.roleArn });
   }
 }

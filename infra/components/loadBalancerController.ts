@@ -16,10 +16,10 @@
  * and the reconciler never changes them.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { SYSTEM_NODE_LABEL } from "./cluster";
-import { IrsaRole, type PolicyDocument } from "./irsaRole";
+import type { PolicyDocument } from "./irsaRole";
+import { irsaHelmRelease } from "./irsaHelmRelease";
 
 export const LB_CONTROLLER_CHART_REPO = "https://aws.github.io/eks-charts";
 export const LB_CONTROLLER_NAMESPACE = "kube-system";
@@ -164,55 +164,47 @@ export class LoadBalancerController extends pulumi.ComponentResource {
   constructor(name: string, args: LoadBalancerControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("onnx-eks-serving:index:LoadBalancerController", name, {}, opts);
     const replicas = args.replicas ?? 2;
-    const parent = { parent: this };
-    const partition = aws.getPartitionOutput({}, parent).partition;
-    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-
-    const role = new IrsaRole(
-      `${name}-irsa`,
+    // The role's policy first: the controller's first reconcile must already be allowed.
+    const { role, release } = irsaHelmRelease(
+      name,
       {
+        provider: args.provider,
         oidcProviderArn: args.oidcProviderArn,
         oidcIssuer: args.oidcIssuer,
         namespace: LB_CONTROLLER_NAMESPACE,
         serviceAccount: LB_CONTROLLER_SERVICE_ACCOUNT,
         description: "AWS Load Balancer Controller, TargetGroupBinding only",
-        policy: pulumi.all([partition, accountId, args.targetGroupArns ?? []]).apply(([p, account, tgs]) =>
-          loadBalancerControllerPolicy({
-            partition: p,
-            region: args.region,
-            accountId: account,
-            targetGroupArns: tgs,
-          }),
-        ),
+        policy: ({ partition, accountId }) =>
+          pulumi.all([partition, accountId, args.targetGroupArns ?? []]).apply(([p, account, tgs]) =>
+            loadBalancerControllerPolicy({
+              partition: p,
+              region: args.region,
+              accountId: account,
+              targetGroupArns: tgs,
+            }),
+          ),
+        chart: {
+          name: "aws-load-balancer-controller",
+          version: args.chartVersion ?? "1.13.3",
+          repo: LB_CONTROLLER_CHART_REPO,
+        },
+        values: (roleArn) =>
+          pulumi.all([args.clusterName, args.vpcId, roleArn]).apply(([clusterName, vpcId, arn]) =>
+            loadBalancerControllerValues({
+              clusterName,
+              region: args.region,
+              vpcId,
+              roleArn: arn,
+              replicas,
+            }),
+          ),
+        dependsOn: args.dependsOn,
         tags: args.tags,
       },
-      parent,
+      this,
     );
     this.roleArn = role.roleArn;
-
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        name: "aws-load-balancer-controller",
-        chart: "aws-load-balancer-controller",
-        version: args.chartVersion ?? "1.13.3",
-        repositoryOpts: { repo: LB_CONTROLLER_CHART_REPO },
-        namespace: LB_CONTROLLER_NAMESPACE,
-        values: pulumi
-          .all([args.clusterName, args.vpcId, role.roleArn])
-          .apply(([clusterName, vpcId, roleArn]) =>
-            loadBalancerControllerValues({ clusterName, region: args.region, vpcId, roleArn, replicas }),
-          ),
-        atomic: true,
-        cleanupOnFail: true,
-      },
-      {
-        parent: this,
-        provider: args.provider,
-        // The role's policy first: the controller's first reconcile must already be allowed.
-        dependsOn: [...role.permissions, ...(args.dependsOn ?? [])],
-      },
-    );
+    this.release = release;
     this.registerOutputs({ roleArn: this.roleArn });
   }
 }
