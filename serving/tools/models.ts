@@ -43,27 +43,54 @@ export function softmaxClassifier(args: SoftmaxClassifierArgs): BuiltModel {
   }
   const input = args.inputName ?? "input";
   const batch = args.fixedBatch ?? -1;
-  const withLabel = args.withLabel ?? true;
   const g = new OnnxGraphBuilder("softmax_classifier")
     .input({ name: input, datatype: "FP32", shape: [batch, features] })
     .initializer("W", "FP32", [features, classes], args.weights.flat())
     .initializer("B", "FP32", [classes], [...args.bias])
     .node("MatMul", [input, "W"], ["logits_raw"])
-    .node("Add", ["logits_raw", "B"], ["logits"])
-    .node("Softmax", ["logits"], ["probabilities"], { axis: { int: 1 } });
+    .node("Add", ["logits_raw", "B"], ["logits"]);
+  return classifierHead(g, {
+    input,
+    features,
+    classes,
+    batch,
+    withLabel: args.withLabel,
+    labels: args.labels,
+  });
+}
+
+/**
+ * The head every classifier here ends with: `probabilities = softmax(logits)` over dimension 1
+ * and, unless `withLabel` is false, `label = argmax(probabilities)`. Declares the graph's outputs
+ * and returns the model with the manifest specs of the same tensors.
+ */
+function classifierHead(
+  g: OnnxGraphBuilder,
+  head: {
+    readonly input: string;
+    readonly features: number;
+    readonly classes: number;
+    /** Batch dimension. Default: dynamic (-1). */
+    readonly batch?: number;
+    /** Default: true. */
+    readonly withLabel?: boolean;
+    readonly labels?: readonly string[];
+  },
+): BuiltModel {
+  const batch = head.batch ?? -1;
+  g.node("Softmax", ["logits"], ["probabilities"], { axis: { int: 1 } });
   const outputs: TensorSpec[] = [];
-  if (withLabel) {
+  if (head.withLabel ?? true) {
     g.node("ArgMax", ["probabilities"], ["label"], { axis: { int: 1 }, keepdims: { int: 0 } });
-    g.output({ name: "label", datatype: "INT64", shape: [batch] });
     outputs.push({ name: "label", datatype: "INT64", shape: [batch] });
   }
-  g.output({ name: "probabilities", datatype: "FP32", shape: [batch, classes] });
-  outputs.push({ name: "probabilities", datatype: "FP32", shape: [batch, classes] });
+  outputs.push({ name: "probabilities", datatype: "FP32", shape: [batch, head.classes] });
+  for (const output of outputs) g.output(output);
   return {
     bytes: g.toBytes(),
-    inputs: [{ name: input, datatype: "FP32", shape: [batch, features] }],
+    inputs: [{ name: head.input, datatype: "FP32", shape: [batch, head.features] }],
     outputs,
-    ...(args.labels ? { labels: args.labels } : {}),
+    ...(head.labels ? { labels: head.labels } : {}),
   };
 }
 
@@ -103,20 +130,8 @@ export function slowClassifier(args: SlowClassifierArgs): BuiltModel {
     .node("Reshape", ["nothing", "column"], ["nothing_col"])
     .node("MatMul", [input, "W"], ["logits_raw"])
     .node("Add", ["logits_raw", "B"], ["logits_b"])
-    .node("Add", ["logits_b", "nothing_col"], ["logits"])
-    .node("Softmax", ["logits"], ["probabilities"], { axis: { int: 1 } })
-    .node("ArgMax", ["probabilities"], ["label"], { axis: { int: 1 }, keepdims: { int: 0 } })
-    .output({ name: "label", datatype: "INT64", shape: [-1] })
-    .output({ name: "probabilities", datatype: "FP32", shape: [-1, classes] });
-  return {
-    bytes: g.toBytes(),
-    inputs: [{ name: input, datatype: "FP32", shape: [-1, features] }],
-    outputs: [
-      { name: "label", datatype: "INT64", shape: [-1] },
-      { name: "probabilities", datatype: "FP32", shape: [-1, classes] },
-    ],
-    ...(args.labels ? { labels: args.labels } : {}),
-  };
+    .node("Add", ["logits_b", "nothing_col"], ["logits"]);
+  return classifierHead(g, { input, features, classes, labels: args.labels });
 }
 
 /** Every datatype the Open Inference Protocol names; onnxruntime-node supports all of them. */
@@ -216,21 +231,17 @@ export function mlpModel(args: MlpArgs = {}): BuiltModel {
     previous = `h${i}`;
     width = hidden;
   }
-  g.initializer("Wout", "FP32", [width, classes], matrix(width, classes))
-    .node("MatMul", [previous, "Wout"], ["logits"])
-    .node("Softmax", ["logits"], ["probabilities"], { axis: { int: 1 } })
-    .node("ArgMax", ["probabilities"], ["label"], { axis: { int: 1 }, keepdims: { int: 0 } })
-    .output({ name: "label", datatype: "INT64", shape: [-1] })
-    .output({ name: "probabilities", datatype: "FP32", shape: [-1, classes] });
-  return {
-    bytes: g.toBytes(),
-    inputs: [{ name: "input", datatype: "FP32", shape: [-1, features] }],
-    outputs: [
-      { name: "label", datatype: "INT64", shape: [-1] },
-      { name: "probabilities", datatype: "FP32", shape: [-1, classes] },
-    ],
+  g.initializer("Wout", "FP32", [width, classes], matrix(width, classes)).node(
+    "MatMul",
+    [previous, "Wout"],
+    ["logits"],
+  );
+  return classifierHead(g, {
+    input: "input",
+    features,
+    classes,
     labels: Array.from({ length: classes }, (_, i) => String(i)),
-  };
+  });
 }
 
 /** Small deterministic PRNG so benchmark models are identical run to run. */
