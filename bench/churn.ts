@@ -125,7 +125,7 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
   );
   console.log(
     `ACCESS_LOG=all: ${int(logged)} "request completed" lines for ${int(answered)} /predict requests answered; ` +
-      `at c=64 it served ${pct(servedAllLogged!.requestsPerSecond / served[served.length - 1].requestsPerSecond)} of ` +
+      `at c=64 it served ${pct(servedAllLogged!.requestsPerSecond / served[at64].requestsPerSecond)} of ` +
       `the default (ACCESS_LOG=errors) server's req/s`,
   );
   const floor64 = floor[at64];
@@ -134,11 +134,13 @@ export async function churnSection(ctx: BenchContext): Promise<ChurnResult> {
       `p99 <= ${CHURN_TARGETS.p99Ms} ms needs well over ${int(64 / (CHURN_TARGETS.p99Ms / 1000))} req/s. ` +
       `The HTTP floor itself did ${int(floor64.requestsPerSecond)} req/s with p99 ${fixed(floor64.p99Ms)} ms here.`,
   );
-  // p99 / mean latency: how long a tail this machine gives even the floor at c=64.
-  const tail = (r: LoadResult) => r.p99Ms / (64_000 / r.requestsPerSecond);
-  const needed = (64_000 * tail(floor64)) / CHURN_TARGETS.p99Ms;
+  // p99 / mean latency (closed loop: mean = connections / throughput): how long a tail this
+  // machine gives even the floor at c=64.
+  const meanMs = (r: LoadResult) => (r.connections * 1000) / r.requestsPerSecond;
+  const tail = (r: LoadResult) => r.p99Ms / meanMs(r);
+  const needed = (floor64.connections * 1000 * tail(floor64)) / CHURN_TARGETS.p99Ms;
   console.log(
-    `tail: the floor's p99 is ${fixed(tail(floor64))}x its mean latency and the server's ${fixed(tail(served[served.length - 1]))}x; ` +
+    `tail: the floor's p99 is ${fixed(tail(floor64))}x its mean latency and the server's ${fixed(tail(served[at64]))}x; ` +
       `at the floor's tail, p99 <= ${CHURN_TARGETS.p99Ms} ms needs ${int(needed)} req/s = ${pct(needed / floor64.requestsPerSecond)} of the floor.`,
   );
   const s64cpu = served[at64].serverCpuUsPerRequest;

@@ -635,25 +635,17 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
   }
   // Fields not set keep their defaults: `pulumi config set --path green.modelVersion 1.1.0`
   // creates an object with just that field.
+  const text = (field: "modelVersion" | "image"): string =>
+    obj[field] === undefined ? defaults[field] : coerceString(`${key}.${field}`, obj[field]);
+  const integer = (field: "replicas" | "maxReplicas" | "maxBatchSize" | "maxBatchDelayMs"): number =>
+    obj[field] === undefined ? defaults[field] : coerceInteger(`${key}.${field}`, obj[field]);
   return {
-    modelVersion:
-      obj.modelVersion === undefined
-        ? defaults.modelVersion
-        : coerceString(`${key}.modelVersion`, obj.modelVersion),
-    replicas: obj.replicas === undefined ? defaults.replicas : coerceInteger(`${key}.replicas`, obj.replicas),
-    maxReplicas:
-      obj.maxReplicas === undefined
-        ? defaults.maxReplicas
-        : coerceInteger(`${key}.maxReplicas`, obj.maxReplicas),
-    image: obj.image === undefined ? defaults.image : coerceString(`${key}.image`, obj.image),
-    maxBatchSize:
-      obj.maxBatchSize === undefined
-        ? defaults.maxBatchSize
-        : coerceInteger(`${key}.maxBatchSize`, obj.maxBatchSize),
-    maxBatchDelayMs:
-      obj.maxBatchDelayMs === undefined
-        ? defaults.maxBatchDelayMs
-        : coerceInteger(`${key}.maxBatchDelayMs`, obj.maxBatchDelayMs),
+    modelVersion: text("modelVersion"),
+    replicas: integer("replicas"),
+    maxReplicas: integer("maxReplicas"),
+    image: text("image"),
+    maxBatchSize: integer("maxBatchSize"),
+    maxBatchDelayMs: integer("maxBatchDelayMs"),
   };
 }
 

@@ -143,12 +143,14 @@ export class AccessLogBucket extends pulumi.ComponentResource implements AccessL
     super("onnx-eks-serving:index:AccessLogBucket", name, {}, opts);
     const prefix = args.prefix ?? "alb";
     const expirationDays = args.expirationDays ?? 90;
-    const problems = [
-      ...(Number.isInteger(expirationDays) && expirationDays >= 1 && expirationDays <= 3650
-        ? []
-        : [`expirationDays must be an integer from 1 to 3650, got ${JSON.stringify(expirationDays)}`]),
-      ...[accessLogPrefixProblem(prefix)].filter((p): p is string => p !== undefined),
-    ];
+    const problems: string[] = [];
+    if (!(Number.isInteger(expirationDays) && expirationDays >= 1 && expirationDays <= 3650)) {
+      problems.push(
+        `expirationDays must be an integer from 1 to 3650, got ${JSON.stringify(expirationDays)}`,
+      );
+    }
+    const prefixProblem = accessLogPrefixProblem(prefix);
+    if (prefixProblem !== undefined) problems.push(prefixProblem);
     if (problems.length > 0) throw new Error(`AccessLogBucket ${name}: ${problems.join("; ")}`);
     const tags = args.tags ?? {};
     const parent = { parent: this };

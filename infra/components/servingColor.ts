@@ -112,6 +112,16 @@ export interface ServingColorArgs {
   readonly rolloutDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/** The server's batching, access-log and thread settings of a color, defaults applied. */
+function serverTuning(args: ServingColorArgs) {
+  return {
+    maxBatchSize: args.maxBatchSize ?? BATCHING_LIMITS.maxBatchSize.default,
+    maxBatchDelayMs: args.maxBatchDelayMs ?? BATCHING_LIMITS.maxBatchDelayMs.default,
+    accessLog: args.accessLog ?? DEFAULT_ACCESS_LOG,
+    inferenceThread: args.inferenceThread ?? DEFAULT_INFERENCE_THREAD,
+  };
+}
+
 /** Checks the arguments before anything is created; each message names the argument. */
 export function servingColorArgProblems(args: ServingColorArgs): string[] {
   const p: string[] = [];
@@ -135,9 +145,10 @@ export function servingColorArgProblems(args: ServingColorArgs): string[] {
   ]) {
     if (problem !== undefined) p.push(problem);
   }
+  const tuning = serverTuning(args);
   for (const field of ["maxBatchSize", "maxBatchDelayMs"] as const) {
-    const { min, max, default: fallback } = BATCHING_LIMITS[field];
-    const value = args[field] ?? fallback;
+    const { min, max } = BATCHING_LIMITS[field];
+    const value = tuning[field];
     if (!int(value, min, max)) p.push(`${c}.${field} must be an integer from ${min} to ${max}, got ${value}`);
   }
   const oneOf = (key: string, value: string, allowed: readonly string[]): void => {
@@ -147,8 +158,8 @@ export function servingColorArgProblems(args: ServingColorArgs): string[] {
       );
     }
   };
-  oneOf("servingAccessLog", args.accessLog ?? DEFAULT_ACCESS_LOG, ACCESS_LOG_POLICIES);
-  oneOf("servingInferenceThread", args.inferenceThread ?? DEFAULT_INFERENCE_THREAD, INFERENCE_THREADS);
+  oneOf("servingAccessLog", tuning.accessLog, ACCESS_LOG_POLICIES);
+  oneOf("servingInferenceThread", tuning.inferenceThread, INFERENCE_THREADS);
   const util = args.targetCpuUtilizationPercent ?? 70;
   if (!int(util, 1, 100)) p.push(`targetCpuUtilizationPercent must be an integer from 1 to 100, got ${util}`);
   return p;
@@ -255,11 +266,12 @@ export class ServingColor extends pulumi.ComponentResource {
       const prefix = versionPrefix(args.modelName, modelVersion);
       this.modelUri = pulumi.interpolate`s3://${args.modelBucketName}/${prefix}`;
     }
+    const tuning = serverTuning(args);
     const env: k8s.types.input.core.v1.EnvVar[] = [
       { name: "PORT", value: String(port) },
       { name: "HOST", value: "0.0.0.0" },
       { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
-      { name: "ACCESS_LOG", value: args.accessLog ?? DEFAULT_ACCESS_LOG },
+      { name: "ACCESS_LOG", value: tuning.accessLog },
       ...(this.modelUri
         ? [
             { name: "MODEL_URI", value: this.modelUri },
@@ -271,12 +283,9 @@ export class ServingColor extends pulumi.ComponentResource {
       { name: "EXECUTION_PROVIDERS", value: gpu ? "cuda,cpu" : "cpu" },
       { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },
       // Batching and threading are always set, defaults included: the pod spec says what runs.
-      { name: "MAX_BATCH_SIZE", value: String(args.maxBatchSize ?? BATCHING_LIMITS.maxBatchSize.default) },
-      {
-        name: "MAX_BATCH_DELAY_MS",
-        value: String(args.maxBatchDelayMs ?? BATCHING_LIMITS.maxBatchDelayMs.default),
-      },
-      { name: "INFERENCE_THREAD", value: args.inferenceThread ?? DEFAULT_INFERENCE_THREAD },
+      { name: "MAX_BATCH_SIZE", value: String(tuning.maxBatchSize) },
+      { name: "MAX_BATCH_DELAY_MS", value: String(tuning.maxBatchDelayMs) },
+      { name: "INFERENCE_THREAD", value: tuning.inferenceThread },
       { name: "REQUEST_TIMEOUT_MS", value: String(timings.requestTimeoutMs) },
       { name: "DRAIN_DELAY_SECONDS", value: String(timings.drainDelaySeconds) },
       { name: "SHUTDOWN_TIMEOUT_SECONDS", value: String(shutdownTimeoutSeconds(timings)) },

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger as PinoLogger } from "pino";
-import type { ServerConfig } from "./config";
+import { DEFAULT_INFERENCE_THREAD, type ServerConfig } from "./config";
 import { buildApp } from "./http/app";
 import { ServerMetrics } from "./metrics";
 import { createModelStore } from "./model/createModelStore";
@@ -134,7 +134,7 @@ export async function startServer(
       url,
       model: config.model.uri ?? `${config.model.name}@${config.model.version}`,
       providers: config.executionProviders,
-      inferenceThread: config.inferenceThread ?? "main",
+      inferenceThread: config.inferenceThread ?? DEFAULT_INFERENCE_THREAD,
       accessLog: config.accessLog,
     },
     "listening; loading model",

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { DEFAULT_ACCESS_LOG, type AccessLogPolicy } from "../config";
+import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 import type { ModelService } from "../service/modelService";
 import { connectionDrain } from "./connectionDrain";
@@ -87,7 +87,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.register(errorHandling, { bodyLimit });
   app.register(connectionDrain);
-  app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog ?? DEFAULT_ACCESS_LOG });
+  app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog });
   app.register(healthRoutes, { service: deps.service });
   app.register(seedRoutes, { service: deps.service, batching: deps.batching });
   app.register(oipRoutes, { service: deps.service });
