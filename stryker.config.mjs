@@ -30,7 +30,11 @@ const MODULES = {
   traffic: { mutate: "infra/traffic.ts", spec: ["test/infra/traffic.test.ts"] },
   config: { mutate: "infra/config.ts", spec: ["test/infra/config.test.ts"] },
   batcher: { mutate: "serving/src/batching/batcher.ts", spec: ["test/serving/batching/batcher.test.ts"] },
-  request: { mutate: "serving/src/http/oip/request.ts", spec: ["test/serving/http/oip.test.ts"] },
+  request: {
+    mutate: "serving/src/http/oip/request.ts",
+    // The parser on its own, and through the server's routes.
+    spec: ["test/serving/http/oipRequest.test.ts", "test/serving/http/oip.test.ts"],
+  },
   manifest: { mutate: "serving/src/model/manifest.ts", spec: ["test/serving/model/manifest.test.ts"] },
 };
 

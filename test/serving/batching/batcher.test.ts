@@ -11,7 +11,7 @@ import type { HostTensor, TensorMap } from "../../../serving/src/runtime/runtime
 import { ManualClock, settle } from "./manualClock";
 
 /**
- * A runtime computing y = 10 * x and z = -x (only the requested outputs, like onnxruntime) that
+ * A runtime computing y = 10 * x, z = -x and w = x + 1 (only the requested outputs, like onnxruntime) that
  * records every batch, and can be held mid-run or made to fail.
  */
 class FakeRuntime {
@@ -42,8 +42,9 @@ class FakeRuntime {
     const all: Record<string, HostTensor> = {
       y: { datatype: x.datatype, shape: x.shape, data: data.map((v) => v * 10) },
       z: { datatype: x.datatype, shape: x.shape, data: data.map((v) => -v) },
+      w: { datatype: x.datatype, shape: x.shape, data: data.map((v) => v + 1) },
     };
-    return Object.fromEntries((outputs ?? ["y", "z"]).map((name) => [name, all[name]]));
+    return Object.fromEntries((outputs ?? ["y", "z", "w"]).map((name) => [name, all[name]]));
   }
 }
 
@@ -150,7 +151,7 @@ describe("dynamic batcher", () => {
   });
 
   it("runs a full batch at once instead of waiting for the delay", async () => {
-    const { runtime, batcher: b } = batcher({ maxBatchSize: 2, maxDelayMs: 10_000 });
+    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 2, maxDelayMs: 10_000 });
     const both = [track(b.submit(row(1))), track(b.submit(row(2)))];
     await settle();
     assert.deepEqual(runtime.batches, [[1, 2]]);
@@ -158,6 +159,53 @@ describe("dynamic batcher", () => {
       both.map((t) => ys(t.value)),
       [[10], [20]],
     );
+    assert.equal(clock.pendingTimers, 0, "the delay timer of the first request must be cancelled");
+  });
+
+  it("keeps one delay timer however many requests wait, and leaves none behind", async () => {
+    const { batcher: b, clock } = batcher({ maxBatchSize: 100, maxDelayMs: 30, timeoutMs: 1000 });
+    const results = [track(b.submit(row(1)))];
+    assert.equal(clock.pendingTimers, 2, "one deadline and one delay timer");
+    await clock.advance(10);
+    results.push(track(b.submit(row(2))), track(b.submit(row(3))));
+    assert.equal(clock.pendingTimers, 4, "three deadlines and still one delay timer");
+    await clock.advance(20);
+    assert.deepEqual(
+      results.map((t) => ys(t.value)),
+      [[10], [20], [30]],
+    );
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it("a request queued during a run waits maxDelayMs from its own arrival, not from the run's end", async () => {
+    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 2, maxDelayMs: 10 });
+    const open = runtime.hold();
+    void b.submit(row(1));
+    void b.submit(row(2)); // full: runs at once, and is held
+    await clock.advance(3);
+    const late = track(b.submit(row(3)));
+    await clock.advance(2);
+    open();
+    await settle();
+    assert.deepEqual(runtime.batches, [[1, 2]]);
+    await clock.advance(7); // t = 12: 9 ms after it arrived
+    assert.equal(late.done, false);
+    await clock.advance(1); // t = 13
+    assert.deepEqual(runtime.batches, [[1, 2], [3]]);
+    assert.deepEqual(ys(late.value), [30]);
+  });
+
+  it("keeps serving when everything queued timed out before its batch could start", async () => {
+    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 8, timeoutMs: 0 });
+    const gone = track(b.submit(row(1))); // its batch is due on the next turn of the event loop...
+    void clock.advance(0); // ...but its deadline fires first
+    await settle();
+    assertTimeout(gone, "inference did not finish within 0 ms (timed out waiting in the queue)");
+    assert.deepEqual(runtime.batches, []);
+    const next = track(b.submit(row(2)));
+    void clock.advance(0);
+    await settle();
+    assert.equal(next.done, true, "the batcher must still dispatch");
   });
 
   it("runs a partial batch exactly when the oldest request has waited maxDelayMs", async () => {
@@ -195,6 +243,21 @@ describe("dynamic batcher", () => {
       [2, 3],
     ]);
     assert.deepEqual([ys(a), ys(wide), ys(c)], [[10], [20, 30], [40]]);
+  });
+
+  it("tells inner dimensions apart beyond the first (2x3 is not 2x4)", async () => {
+    const { runtime, batcher: b } = batcher({ maxBatchSize: 8, maxDelayMs: 0 });
+    const tensor = (shape: number[]): TensorMap => ({
+      x: { datatype: "FP32", shape, data: new Float32Array(shape.reduce((n, d) => n * d, 1)) },
+    });
+    await Promise.all([b.submit(tensor([1, 2, 3])), b.submit(tensor([1, 2, 4]))]);
+    assert.deepEqual(
+      runtime.runs.map((r) => r.shape),
+      [
+        [1, 2, 3],
+        [1, 2, 4],
+      ],
+    );
   });
 
   it("tells inner dimensions apart however their digits split (2x34 is not 23x4)", async () => {
@@ -268,8 +331,18 @@ describe("dynamic batcher", () => {
       { y: [10], z: [-1] },
       { y: [20] },
       { y: [30], z: [-3] },
-      { y: [40], z: [-4] },
+      { y: [40], z: [-4], w: [5] },
       { z: [-5] },
+    ]);
+  });
+
+  it("tells output sets apart by every name, not only by their count", async () => {
+    const { runtime, batcher: b } = batcher({ maxBatchSize: 8, maxDelayMs: 0 });
+    const results = await Promise.all([b.submit(row(1), ["y", "z"]), b.submit(row(2), ["w", "y"])]);
+    assert.deepEqual(runtime.batches, [[1], [2]]);
+    assert.deepEqual(results.map(plain), [
+      { y: [10], z: [-1] },
+      { w: [3], y: [20] },
     ]);
   });
 
@@ -436,6 +509,26 @@ describe("dynamic batcher", () => {
     const closed = track(b.close());
     await settle();
     assert.ok(closed.done);
+  });
+
+  it("works with its defaults: the process's clock and timers, and no observer", async () => {
+    const runtime = new FakeRuntime();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    await settle(); // mocha arms this test's own timeout timer once the test has started
+    const before = timers();
+    const b = new DynamicBatcher(runtime);
+    const results = await Promise.all([1, 2, 3].map((v) => b.submit(row(v))));
+    assert.deepEqual(results.map(ys), [[10], [20], [30]]);
+    assert.deepEqual(runtime.batches, [[1, 2, 3]]);
+    assert.equal(timers(), before, "a finished request must not leave its deadline timer running");
+    runtime.failWith = new Error("kernel exploded");
+    await assert.rejects(b.submit(row(4)), InferenceError);
+    runtime.failWith = undefined;
+    const short = new DynamicBatcher(runtime, { timeoutMs: 20 });
+    const open = runtime.hold();
+    await assert.rejects(short.submit(row(5)), TimeoutError);
+    open();
+    await Promise.all([b.close(), short.close()]);
   });
 
   it("reports every measurement to its observer, with exact times", async () => {
