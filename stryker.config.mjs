@@ -38,16 +38,18 @@ const MODULES = {
   manifest: { mutate: "serving/src/model/manifest.ts", spec: ["test/serving/model/manifest.test.ts"] },
 };
 
-const selected = (process.env.MUTATE_MODULES ?? Object.keys(MODULES).join(","))
+const names = (process.env.MUTATE_MODULES ?? Object.keys(MODULES).join(","))
   .split(",")
   .map((name) => name.trim())
-  .filter(Boolean)
-  .map((name) => {
-    const module = MODULES[/** @type {keyof typeof MODULES} */ (name)];
-    if (!module)
-      throw new Error(`MUTATE_MODULES: unknown module "${name}"; known: ${Object.keys(MODULES).join(", ")}`);
-    return module;
-  });
+  .filter(Boolean);
+const selected = names.map((name) => {
+  const module = MODULES[/** @type {keyof typeof MODULES} */ (name)];
+  if (!module) {
+    throw new Error(`MUTATE_MODULES: unknown module "${name}"; known: ${Object.keys(MODULES).join(", ")}`);
+  }
+  return module;
+});
+const reportName = names.join("+");
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 const config = {
@@ -59,13 +61,18 @@ const config = {
   },
   coverageAnalysis: "perTest",
   ignoreStatic: false,
+  // Incremental: a mutant whose code and covering tests are unchanged since the last run of the
+  // same module keeps its result (Stryker diffs both); everything else runs. MUTATE_FORCE=1 runs all.
+  incremental: true,
+  incrementalFile: `reports/mutation/${reportName}.incremental.json`,
+  force: process.env.MUTATE_FORCE === "1",
   // Two cores, shared: one runner per core.
   concurrency: 2,
-  // The batcher's and the server's tests wait on real I/O; give a slow, shared machine slack.
+  // The server's tests wait on real I/O; give a slow, shared machine slack.
   timeoutMS: 10000,
   reporters: ["clear-text", "progress-append-only", "html", "json"],
-  htmlReporter: { fileName: "reports/mutation/mutation.html" },
-  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  htmlReporter: { fileName: `reports/mutation/${reportName}.html` },
+  jsonReporter: { fileName: `reports/mutation/${reportName}.json` },
   // Score per file in the clear-text table; the run never fails on it (the README records it).
   thresholds: { high: 90, low: 80, break: null },
   tempDirName: ".stryker-tmp",

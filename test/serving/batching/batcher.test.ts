@@ -44,7 +44,9 @@ class FakeRuntime {
       z: { datatype: x.datatype, shape: x.shape, data: data.map((v) => -v) },
       w: { datatype: x.datatype, shape: x.shape, data: data.map((v) => v + 1) },
     };
-    return Object.fromEntries((outputs ?? ["y", "z", "w"]).map((name) => [name, all[name]]));
+    // Any other output name n: 100 * x + the length of n.
+    const other = (name: string): HostTensor => ({ ...all.y, data: data.map((v) => 100 * v + name.length) });
+    return Object.fromEntries((outputs ?? ["y", "z", "w"]).map((name) => [name, all[name] ?? other(name)]));
   }
 }
 
@@ -196,16 +198,16 @@ describe("dynamic batcher", () => {
   });
 
   it("keeps serving when everything queued timed out before its batch could start", async () => {
-    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 8, timeoutMs: 0 });
+    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 8, timeoutMs: 5 });
     const gone = track(b.submit(row(1))); // its batch is due on the next turn of the event loop...
-    void clock.advance(0); // ...but its deadline fires first
+    void clock.advance(5); // ...but its deadline fires first (timers fire synchronously here)
     await settle();
-    assertTimeout(gone, "inference did not finish within 0 ms (timed out waiting in the queue)");
+    assertTimeout(gone, "inference did not finish within 5 ms (timed out waiting in the queue)");
     assert.deepEqual(runtime.batches, []);
     const next = track(b.submit(row(2)));
-    void clock.advance(0);
     await settle();
-    assert.equal(next.done, true, "the batcher must still dispatch");
+    assert.deepEqual(ys(next.value), [20], "the batcher must still dispatch");
+    assert.deepEqual(runtime.batches, [[2]]);
   });
 
   it("runs a partial batch exactly when the oldest request has waited maxDelayMs", async () => {
@@ -343,6 +345,16 @@ describe("dynamic batcher", () => {
     assert.deepEqual(results.map(plain), [
       { y: [10], z: [-1] },
       { w: [3], y: [20] },
+    ]);
+  });
+
+  it("tells output sets apart however their names split (ab+c is not a+bc)", async () => {
+    const { runtime, batcher: b } = batcher({ maxBatchSize: 8, maxDelayMs: 0 });
+    const results = await Promise.all([b.submit(row(1), ["ab", "c"]), b.submit(row(2), ["a", "bc"])]);
+    assert.deepEqual(runtime.batches, [[1], [2]]);
+    assert.deepEqual(results.map(plain), [
+      { ab: [102], c: [101] },
+      { a: [201], bc: [202] },
     ]);
   });
 
