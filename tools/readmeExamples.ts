@@ -8,12 +8,16 @@
  * differs from what the command prints now, so a change that alters a plan, a guard message or
  * an output must update the README in the same commit.
  *
+ * A section between `<!-- generated: <name> -->` and `<!-- /generated -->` is plain Markdown
+ * made by the generator of that name (the configuration reference, from the config schema).
+ *
  * Commands run in-process through the same entry points as their npm scripts (one module load,
  * not one `npm run` per example), with their stdout and stderr captured in order.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { runPlanCli } from "../infra/plan/cli";
+import { configReference } from "./configReference";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 
@@ -43,6 +47,49 @@ type Runner = (
 const RUNNERS: Readonly<Record<string, Runner>> = {
   plan: runPlanCli,
 };
+
+/** Generated sections by name: Markdown made from the code it documents. */
+const GENERATORS: Readonly<Record<string, () => string>> = {
+  "config-reference": configReference,
+};
+
+const GENERATED_START = /^<!-- generated: ([\w-]+) -->$/;
+const GENERATED_END = "<!-- /generated -->";
+
+/** One generated section: its generator and its current body. */
+export interface GeneratedSection {
+  readonly name: string;
+  /** 0-based line index of the start marker. */
+  readonly startLine: number;
+  readonly bodyLines: number;
+  readonly body: string;
+}
+
+/** Every generated section in `markdown`, in order. */
+export function findGeneratedSections(markdown: string): GeneratedSection[] {
+  const lines = markdown.split("\n");
+  const sections: GeneratedSection[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = GENERATED_START.exec(lines[i].trim());
+    if (!m) continue;
+    const end = lines.findIndex((l, j) => j > i && l.trim() === GENERATED_END);
+    if (end < 0) throw new Error(`README line ${i + 1}: "${lines[i].trim()}" has no ${GENERATED_END}`);
+    const body = lines.slice(i + 1, end);
+    // prettier keeps a blank line after the start marker and before the end marker
+    while (body.length > 0 && body[0].trim() === "") body.shift();
+    while (body.length > 0 && body[body.length - 1].trim() === "") body.pop();
+    sections.push({ name: m[1], startLine: i, bodyLines: end - i - 1, body: body.join("\n") });
+    i = end;
+  }
+  return sections;
+}
+
+/** What a generated section should hold now. */
+export function renderGenerated(name: string): string {
+  const generate = GENERATORS[name];
+  if (!generate) throw new Error(`README has a generated section "${name}" that no generator makes`);
+  return generate();
+}
 
 /** Splits `npm run <script> -- <args>` into the script and its words (no quoting needed here). */
 export function parseCommand(command: string): { script: string; argv: string[] } {
@@ -94,9 +141,14 @@ export async function renderExample(command: string): Promise<string> {
   return `$ ${command}\n${text}${code === 0 ? "" : `\n(exit code ${code})`}`;
 }
 
-/** The README with every example block replaced by its command's current output. */
+/** The README with every example block and generated section made anew. */
 export async function regenerate(markdown: string): Promise<string> {
-  const lines = markdown.split("\n");
+  let lines = markdown.split("\n");
+  for (const sec of findGeneratedSections(markdown).reverse()) {
+    lines.splice(sec.startLine + 1, sec.bodyLines, "", ...renderGenerated(sec.name).split("\n"), "");
+  }
+  markdown = lines.join("\n");
+  lines = markdown.split("\n");
   // Replace from the last block up, so earlier line indexes stay valid.
   for (const ex of findExamples(markdown).reverse()) {
     const body = (await renderExample(ex.command)).split("\n").map((l) => (l === "" ? l : ex.indent + l));

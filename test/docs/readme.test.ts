@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { findExamples, parseCommand, README, regenerate, renderExample } from "../../tools/readmeExamples";
+import {
+  findExamples,
+  findGeneratedSections,
+  parseCommand,
+  README,
+  regenerate,
+  renderExample,
+  renderGenerated,
+} from "../../tools/readmeExamples";
+import { CONFIG_SCHEMA } from "../../infra/config";
 
 describe("README examples (regenerate with `npm run docs`)", () => {
   const markdown = readFileSync(README, "utf8");
@@ -18,6 +27,22 @@ describe("README examples (regenerate with `npm run docs`)", () => {
       assert.equal(ex.body, await renderExample(ex.command), "run `npm run docs` and commit README.md");
     });
   }
+
+  for (const sec of findGeneratedSections(markdown)) {
+    it(`holds the generated ${sec.name} as the code makes it today`, () => {
+      assert.equal(sec.body, renderGenerated(sec.name), "run `npm run docs` and commit README.md");
+    });
+  }
+
+  it("documents every config key in the generated reference", () => {
+    const ref = renderGenerated("config-reference");
+    for (const spec of CONFIG_SCHEMA) assert.ok(ref.includes(`**\`${spec.key}\`**`), spec.key);
+    assert.ok(
+      ref.split("\n").every((l) => l.length <= 100),
+      "no line of the reference is wider than 100 columns",
+    );
+    assert.ok(findGeneratedSections(markdown).some((s) => s.name === "config-reference"));
+  });
 
   describe("the generator", () => {
     it("finds a marked block and replaces only its body", async () => {
