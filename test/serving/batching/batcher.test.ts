@@ -532,7 +532,8 @@ describe("dynamic batcher", () => {
     const results = await Promise.all([1, 2, 3].map((v) => b.submit(row(v))));
     assert.deepEqual(results.map(ys), [[10], [20], [30]]);
     assert.deepEqual(runtime.batches, [[1, 2, 3]]);
-    assert.equal(timers(), before, "a finished request must not leave its deadline timer running");
+    // At most as many as before: a timer of an earlier test may expire meanwhile, none may be added.
+    assert.ok(timers() <= before, "a finished request must not leave its deadline timer running");
     runtime.failWith = new Error("kernel exploded");
     await assert.rejects(b.submit(row(4)), InferenceError);
     runtime.failWith = undefined;
