@@ -28,7 +28,10 @@
 /** Module key -> the file mutated and the spec files that test it. */
 const MODULES = {
   traffic: { mutate: "infra/traffic.ts", spec: ["test/infra/traffic.test.ts"] },
-  config: { mutate: "infra/config.ts", spec: ["test/infra/config.test.ts"] },
+  config: {
+    mutate: "infra/config.ts",
+    spec: ["test/infra/config.test.ts", "test/infra/configValidation.test.ts"],
+  },
   batcher: { mutate: "serving/src/batching/batcher.ts", spec: ["test/serving/batching/batcher.test.ts"] },
   request: {
     mutate: "serving/src/http/oip/request.ts",

@@ -981,8 +981,9 @@ function foldColorFields(raw: RawConfig, issues: ConfigIssue[]): Record<string, 
         continue; // left as is: coercion of `color` reports the malformed value
       }
     }
-    const obj: Record<string, unknown> =
-      typeof base === "object" && base !== null && !Array.isArray(base) ? { ...(base as object) } : {};
+    // Not an object (a list, a number): left as is too, rather than silently replaced.
+    if (base !== undefined && base !== null && (typeof base !== "object" || Array.isArray(base))) continue;
+    const obj: Record<string, unknown> = { ...(base as object | null | undefined) };
     if (obj[field] !== undefined && String(obj[field]) !== String(value)) {
       issues.push({
         key,
