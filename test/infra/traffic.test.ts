@@ -28,6 +28,21 @@ const BASE: TrafficConfig = {
 /** Green staged with v1.1.0 next to blue. */
 const STAGED: TrafficConfig = { ...BASE, green: { modelVersion: "1.1.0", replicas: 2 } };
 const TIMINGS = { preStopDelaySeconds: 15, drainDelaySeconds: 5, deregistrationDelaySeconds: 30 };
+/** Blue live with `blue`, green warm with `green`, no canary. */
+const blueLive = (blue: string, green: string): TrafficConfig => ({
+  activeColor: "blue",
+  canaryPercent: 0,
+  blue: { modelVersion: blue, replicas: 2 },
+  green: { modelVersion: green, replicas: 1 },
+});
+/** rollbackCommand's flip from blue back to green on stack dev. */
+const FLIP_TO_GREEN =
+  "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
+  "pulumi up --stack dev";
+/** rollbackCommand's answer when green is newer than live blue: nothing to roll back. */
+const greenStaged = (blue: string, green: string): string =>
+  `# nothing to roll back: blue (${blue}) serves 100% and green (${green}, newer) is staged, not previous. ` +
+  `If green was live before, run: ${FLIP_TO_GREEN}`;
 
 describe("traffic: weights(activeColor, canaryPercent)", () => {
   const table: [Color, number, { blue: number; green: number }][] = [
@@ -234,14 +249,8 @@ describe("traffic: rollbackCommand", () => {
     ],
     [
       "flipped to blue (green warm with the older version): back to green",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.2.0", replicas: 2 },
-        green: { modelVersion: "1.1.0", replicas: 2 },
-      },
-      "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
-        "pulumi up --stack dev",
+      blueLive("1.2.0", "1.1.0"),
+      FLIP_TO_GREEN,
     ],
     [
       "same version on both (an image-only change): back to the standby",
@@ -264,69 +273,31 @@ describe("traffic: rollbackCommand", () => {
       { ...BASE, green: { replicas: 2 } },
       '# nothing to roll back to: blue serves 100% and the standby green is not warm (green.replicas 2, green.modelVersion "")',
     ],
-    [
-      "standby one patch older: back to it",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.0.1", replicas: 2 },
-        green: { modelVersion: "1.0.0", replicas: 1 },
-      },
-      "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
-        "pulumi up --stack dev",
-    ],
+    ["standby one patch older: back to it", blueLive("1.0.1", "1.0.0"), FLIP_TO_GREEN],
     [
       "standby one patch newer: staged, not previous",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.0.0", replicas: 2 },
-        green: { modelVersion: "1.0.1", replicas: 1 },
-      },
-      "# nothing to roll back: blue (1.0.0) serves 100% and green (1.0.1, newer) is staged, not previous. " +
-        "If green was live before, run: pulumi config set activeColor green --stack dev && " +
-        "pulumi config set canaryPercent 0 --stack dev && pulumi up --stack dev",
+      blueLive("1.0.0", "1.0.1"),
+      greenStaged("1.0.0", "1.0.1"),
     ],
     [
       "live is the release of the standby's pre-release: back to the pre-release",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.1.0", replicas: 2 },
-        green: { modelVersion: "1.1.0-rc.1", replicas: 2 },
-      },
-      "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
-        "pulumi up --stack dev",
+      blueLive("1.1.0", "1.1.0-rc.1"),
+      FLIP_TO_GREEN,
     ],
     [
       "standby is the release of the live pre-release: staged, not previous",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.1.0-rc.1", replicas: 2 },
-        green: { modelVersion: "1.1.0", replicas: 2 },
-      },
-      "# nothing to roll back: blue (1.1.0-rc.1) serves 100% and green (1.1.0, newer) is staged, not previous. " +
-        "If green was live before, run: pulumi config set activeColor green --stack dev && " +
-        "pulumi config set canaryPercent 0 --stack dev && pulumi up --stack dev",
+      blueLive("1.1.0-rc.1", "1.1.0"),
+      greenStaged("1.1.0-rc.1", "1.1.0"),
     ],
     [
       "versions that are not semantic versions cannot be ordered: back to the standby",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.0.0", replicas: 2 },
-        green: { modelVersion: "2.0.0.1", replicas: 2 },
-      },
-      "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
-        "pulumi up --stack dev",
+      blueLive("1.0.0", "2.0.0.1"),
+      FLIP_TO_GREEN,
     ],
     [
       "standby newer (staged, or the version just rolled back): nothing to roll back, flip named",
       STAGED,
-      "# nothing to roll back: blue (1.0.0) serves 100% and green (1.1.0, newer) is staged, not previous. " +
-        "If green was live before, run: pulumi config set activeColor green --stack dev && " +
-        "pulumi config set canaryPercent 0 --stack dev && pulumi up --stack dev",
+      greenStaged("1.0.0", "1.1.0"),
     ],
   ];
   for (const [name, cfg, expected] of table) {
