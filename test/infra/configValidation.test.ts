@@ -146,8 +146,14 @@ describe("config: validation edges", () => {
   }
 
   it("a color that is not an object is reported even with a flat field beside it, not replaced", () => {
-    const issues = issuesOf({ ...BASE, green: "[1]", "green.replicas": "1" });
-    assert.ok(issues.includes(`green must be an object ${COLOR_OBJECT}, got "[1]"`), issues.join("\n"));
+    for (const [green, message] of [
+      ["[1]", `green must be an object ${COLOR_OBJECT}, got "[1]"`],
+      ["5", `green must be an object ${COLOR_OBJECT}, got "5"`],
+      ["{bad", 'green must be an object (JSON when set as one value), got "{bad"'],
+    ]) {
+      const issues = issuesOf({ ...BASE, green, "green.replicas": "1" });
+      assert.ok(issues.includes(message), issues.join("\n"));
+    }
   });
 
   it("a flat color field equal to the one inside the object is no conflict", () => {
