@@ -83,7 +83,7 @@ export interface GoldenReport {
 
 /** Why a run did not reach the committed routing. */
 export interface AbortReport {
-  readonly phase: "precheck" | "golden" | "step" | "apply" | "interrupt";
+  readonly phase: "precheck" | "golden" | "step" | "error" | "interrupt";
   /** The step's receiving share, for phase "step". */
   readonly stepPercent?: number;
   /** The breached analysis, for phase "step" when a threshold decided. */
@@ -144,7 +144,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
       return done({
         outcome: "restore-failed",
         recovered: previous,
-        abort: { phase: "apply", reason: `restoring ${show(previous.from)} failed: ${message(err)}` },
+        abort: { phase: "error", reason: `restoring ${show(previous.from)} failed: ${message(err)}` },
       });
     }
     return done({
@@ -175,7 +175,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
         outcome: "aborted",
         plan,
         finalRouting: from,
-        abort: { phase: "apply", reason: message(err) },
+        abort: { phase: "error", reason: message(err) },
       });
     }
     return done({ outcome: "succeeded", plan, finalRouting: input.to });
@@ -207,7 +207,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
         outcome: "aborted",
         plan,
         finalRouting: from,
-        abort: { phase: "apply", reason: message(err) },
+        abort: { phase: "error", reason: message(err) },
       });
     }
     return done({ outcome: "succeeded", plan, finalRouting: input.to });
@@ -262,7 +262,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
         ? err
         : input.signal?.aborted
           ? new StepFailed(interruptAbort(), "interrupted")
-          : new StepFailed({ phase: "apply", reason: message(err) });
+          : new StepFailed({ phase: "error", reason: message(err) });
     log(`aborting: ${failure.abort.reason}; restoring ${show(from)}`);
     try {
       await traffic.apply(from);
