@@ -48,9 +48,14 @@ export class WindowStats {
       out[color] = {
         requests: inWindow.length,
         errors5xx: inWindow.filter((s) => s.status >= 500).length,
-        p99Ms: percentile(latencies, 99),
+        p99Ms: roundMs(percentile(latencies, 99)),
       };
     }
     return out;
   }
+}
+
+/** Microsecond precision is all a p99 needs. */
+function roundMs(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
 }

@@ -167,7 +167,9 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
   if (plan.kind === "noop") return done({ outcome: "noop", plan, finalRouting: from });
   const interrupted = (): RolloutReport =>
     done({ outcome: "interrupted", plan, finalRouting: from, abort: interruptAbort() });
-  if (plan.kind === "reroute") {
+  /** Reroute and rollback: one move to the committed routing, nothing intermediate to record. */
+  const applyAtOnce = async (): Promise<RolloutReport> => {
+    log(`${plan.kind}: applying ${show(input.to)} at once`);
     try {
       await traffic.apply(input.to);
     } catch (err) {
@@ -179,7 +181,8 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
       });
     }
     return done({ outcome: "succeeded", plan, finalRouting: input.to });
-  }
+  };
+  if (plan.kind === "reroute") return applyAtOnce();
 
   // 3. Pre-checks: nothing has moved yet, so a failure needs no restore.
   const receiving = plan.receiving!;
@@ -197,21 +200,8 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
   }
   if (input.signal?.aborted) return interrupted();
 
-  if (plan.kind === "rollback") {
-    // One move to the known-good color, nothing intermediate to record.
-    log(`rollback: applying ${show(input.to)} at once`);
-    try {
-      await traffic.apply(input.to);
-    } catch (err) {
-      return done({
-        outcome: "aborted",
-        plan,
-        finalRouting: from,
-        abort: { phase: "error", reason: message(err) },
-      });
-    }
-    return done({ outcome: "succeeded", plan, finalRouting: input.to });
-  }
+  // The known-good version: no golden set, no bake (see plan.ts).
+  if (plan.kind === "rollback") return applyAtOnce();
 
   // 4. Golden gate, before any weight moves.
   let golden: GoldenReport;

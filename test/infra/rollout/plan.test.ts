@@ -9,6 +9,18 @@ const r = (activeColor: "blue" | "green", canaryPercent = 0): Routing => ({ acti
 const NEW_GREEN = { blue: "1.0.0", green: "1.1.0" };
 const POLICY = { ...DEFAULT_ROLLOUT_POLICY, steps: [10, 50] };
 
+/** Golden gate, 10%, 50%, then the flip to green. */
+const STEPPED_FLIP_TO_GREEN = {
+  kind: "progressive",
+  receiving: "green",
+  gate: true,
+  steps: [
+    [10, "blue", 10],
+    [50, "blue", 50],
+  ],
+  final: ["green", 0],
+};
+
 /** The plan's shape without the echoed inputs. */
 function shape(p: RolloutPlan): unknown {
   return {
@@ -34,16 +46,7 @@ describe("rollout plan: describeRollout", () => {
       r("blue"),
       r("green"),
       NEW_GREEN,
-      {
-        kind: "progressive",
-        receiving: "green",
-        gate: true,
-        steps: [
-          [10, "blue", 10],
-          [50, "blue", 50],
-        ],
-        final: ["green", 0],
-      },
+      STEPPED_FLIP_TO_GREEN,
     ],
     [
       "canary-only target 30: the 10 step, then 30 as committed, no flip",
@@ -101,16 +104,7 @@ describe("rollout plan: describeRollout", () => {
       r("blue"),
       r("green"),
       { blue: "1.0.0", green: "1.0.0" },
-      {
-        kind: "progressive",
-        receiving: "green",
-        gate: true,
-        steps: [
-          [10, "blue", 10],
-          [50, "blue", 50],
-        ],
-        final: ["green", 0],
-      },
+      STEPPED_FLIP_TO_GREEN,
     ],
     [
       "same weights, other active color (blue 50/50 -> green 50/50): reroute",
