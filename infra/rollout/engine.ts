@@ -105,6 +105,9 @@ export interface RolloutReport {
   readonly endedAt: string;
 }
 
+/** The plan alone (dry runs, the PR preview comment): pure, no port is called. */
+export { describeRollout } from "./plan";
+
 class StepFailed extends Error {
   constructor(
     readonly abort: AbortReport,
@@ -352,6 +355,8 @@ async function runStep(
     outcome: "incomplete",
   };
   steps.push(report);
+  // A signal between steps must not move the weight one step further before the restore.
+  input.signal?.throwIfAborted();
   log(`step ${step.percent}%: applying ${show(step.routing)}`);
   await ports.traffic.apply(step.routing);
   const start = clock.now();

@@ -291,6 +291,19 @@ describe("rollout engine (in-memory ports, fake clock)", () => {
     assert.deepEqual(report.finalRouting, BLUE);
   });
 
+  it("the abort signal between two steps: the next weight is never applied", async () => {
+    const controller = new AbortController();
+    const f = fake({
+      metrics: (call) => {
+        if (call === 1) controller.abort(new Error("SIGTERM"));
+        return { green: clean(150), blue: clean(1350) };
+      },
+    });
+    const report = await runRollout(f.ports, input({ signal: controller.signal }));
+    assert.equal(report.outcome, "interrupted");
+    assert.deepEqual(f.calls, ["golden green x1", "record", "apply blue/10", "apply blue/0", "clear"]);
+  });
+
   it("restore failing keeps the record so the next run retries the restore", async () => {
     const f = fake({
       metrics: () => ({ green: { requests: 150, errors5xx: 30, p99Ms: 20 }, blue: clean(1350) }),
