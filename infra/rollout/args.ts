@@ -6,30 +6,33 @@ import { isColor, otherColor, type Color } from "../traffic";
 import type { Routing } from "./ports";
 
 export const USAGE = `Usage: npm run rollout -- [--stack <name> | --local] [--dry-run] [--json]
-                        [--to blue|green] [--canary <percent>]        (--local only)
-                        [--bake-seconds <s>] [--min-requests <n>]       (--local only)
-                        [--state-dir <dir>]                             (--local only)
+         local only: [--to blue|green] [--canary <percent>] [--bake-seconds <s>]
+                     [--min-requests <n>] [--state-dir <dir>]
 
 Walks traffic from the deployed routing to the committed one (Pulumi.<stack>.yaml: activeColor,
 canaryPercent, the rollout policy): pre-checks, golden set, then each step baked and analysed
 against the live color; any breach restores the starting routing.
 
-  --stack <name>     the AWS stack to drive (default: dev)
-  --local            drive the local pair of \`npm run local\` instead
-  --dry-run          print the plan (from, to, steps, thresholds, golden set) and change nothing
-  --json             print the report as JSON
-  --to <color>       local: the color to roll out (default: the stack file's routing)
-  --canary <percent> local: stop at this share for the receiving color (--to's, or the standby)
-  --bake-seconds <s> local: bake per step (default 10)
-  --min-requests <n> local: requests a window needs (default 20)
-  --state-dir <dir>  local: the state directory of \`npm run local\` (default: $TMPDIR/onnx-eks-serving-local)
+  --stack <name>      the AWS stack to drive (default: dev)
+  --local             drive the local pair of \`npm run local\` instead
+  --dry-run           print the plan (from, to, steps, thresholds, golden set); change nothing
+  --json              print the report as JSON
+  --to <color>        local: the color to roll out (default: the stack file's routing)
+  --canary <percent>  local: stop at this share for the receiving color (--to's, or the standby)
+  --bake-seconds <s>  local: bake per step (default 10, not the stack policy's)
+  --min-requests <n>  local: requests a window needs (default 20, not the stack policy's)
+  --state-dir <dir>   local: where \`npm run local\` keeps its state
+                      (default: $TMPDIR/onnx-eks-serving-local, or $LOCAL_STATE_DIR)
 
-Exit codes: 0 done (or nothing to do); 1 aborted by the golden set, a step's analysis or a failed
-apply, starting routing restored; 2 bad command line or config, or the stack / local pair could
-not be reached, nothing changed; 3 a pre-check failed, nothing
-moved; 4 interrupted (SIGINT/SIGTERM), starting routing restored; 5 a killed earlier run was
-found and rolled back (run again); 6 restoring the starting routing failed: routing unknown, the
-record is kept and the next run retries the restore.`;
+Exit codes:
+  0  done, or nothing to do
+  1  aborted by the golden set, a step's analysis or a failed apply; starting routing restored
+  2  bad command line or config, or the stack / local pair not reachable; nothing changed
+  3  a pre-check failed; nothing moved
+  4  interrupted (SIGINT/SIGTERM); starting routing restored
+  5  a killed earlier run was found and its starting routing restored; run again to roll out
+  6  restoring the starting routing failed: routing unknown; the record is kept and the next
+     run retries the restore`;
 
 /** Local defaults: a laptop's load is smaller than production's, and nobody waits 5 minutes a step. */
 export const LOCAL_BAKE_SECONDS = 10;
