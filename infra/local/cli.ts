@@ -3,7 +3,7 @@
  * (churn 1.1.0) server on loopback behind the local router, a development stand-in for the ALB
  * (not a production path). Prints the addresses, writes them to `<state-dir>/local.json` for
  * `npm run rollout -- --local`, and runs until SIGINT/SIGTERM. `--load` sends a steady stream
- * of POST /predict through the router (default 20 req/s; 0 = none) so the rollout has traffic
+ * of POST /predict through the router (default 50 req/s; 0 = none) so the rollout has traffic
  * to analyse.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -16,7 +16,7 @@ import { ADDRESS_FILE, defaultLocalStateDir, type LocalAddress } from "./stateDi
 
 const USAGE = `Usage: npm run local -- [--load <req/s>] [--state-dir <dir>]
 
-  --load <req/s>     steady POST /predict load through the router (default 20; 0 = none)
+  --load <req/s>     steady POST /predict load through the router (default 50; 0 = none)
   --state-dir <dir>  models, address file and rollout record (default: $TMPDIR/onnx-eks-serving-local)`;
 
 async function main(): Promise<number> {
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const rate = Number(values.load ?? 20);
+  const rate = Number(values.load ?? 50);
   if (!Number.isFinite(rate) || rate < 0 || rate > 5000) {
     console.error(`error: --load must be a number of requests per second from 0 to 5000, got ${values.load}`);
     return 2;
