@@ -94,17 +94,25 @@ export async function runRolloutCli(
     return USAGE_EXIT_CODE;
   }
   const { ports, to, policy, versions } = setup;
-  if (args.dryRun) {
-    const [from, record] = await Promise.all([ports.traffic.current(), ports.record.read()]);
-    const plan = describeRollout(from, to, policy, versions);
-    io.log(
-      args.json
-        ? JSON.stringify({ plan, policy, record }, null, 2)
-        : formatDryRun(formatPlan(plan, policy), record),
-    );
-    return 0;
+  let report: RolloutReport;
+  try {
+    if (args.dryRun) {
+      const [from, record] = await Promise.all([ports.traffic.current(), ports.record.read()]);
+      const plan = describeRollout(from, to, policy, versions);
+      io.log(
+        args.json
+          ? JSON.stringify({ plan, policy, record }, null, 2)
+          : formatDryRun(formatPlan(plan, policy), record),
+      );
+      return 0;
+    }
+    report = await runRollout(ports, { to, policy, versions, signal, log: (line) => io.error(line) });
+  } catch (err) {
+    // A dry run changes nothing, and runRollout only throws before it moved anything (reading
+    // the record or the routing, planning, writing the record); everything later is a report.
+    io.error(`error: ${(err as Error).message}; nothing changed`);
+    return USAGE_EXIT_CODE;
   }
-  const report = await runRollout(ports, { to, policy, versions, signal, log: (line) => io.error(line) });
   io.log(args.json ? JSON.stringify(reportJson(report), null, 2) : formatReport(report));
   return EXIT_CODES[report.outcome];
 }

@@ -123,7 +123,11 @@ function message(err: unknown): string {
 
 const show = (r: Routing): string => `${r.activeColor} live, canary ${r.canaryPercent}%`;
 
-/** Runs one rollout to the end (or back to its start) and reports what happened. */
+/**
+ * Runs one rollout to the end (or back to its start) and reports what happened. Rejects only
+ * before any weight moved (the record or the deployed routing could not be read, the routing is
+ * invalid, the record could not be written); from then on every outcome is a report.
+ */
 export async function runRollout(ports: RolloutPorts, input: RolloutInput): Promise<RolloutReport> {
   const { clock, traffic, record } = ports;
   const log = input.log ?? (() => undefined);

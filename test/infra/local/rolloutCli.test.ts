@@ -95,6 +95,19 @@ describe("npm run rollout -- --local (CLI on the local pair)", function () {
     assert.deepEqual(pair.router.currentRouting, { activeColor: "blue", canaryPercent: 0 });
   });
 
+  it("no local pair running: exit 2 saying how to start one, nothing changed", async () => {
+    const out: string[] = [];
+    const code = await runRolloutCli(["--local", "--state-dir", join(dir, "elsewhere"), "--to", "green"], {
+      log: (t) => out.push(t),
+      error: (t) => out.push(t),
+    });
+    assert.equal(code, 2);
+    assert.match(
+      out.join("\n"),
+      /no local pair found \(.*local\.json is missing\): start one with `npm run local`/,
+    );
+  });
+
   it("a bad flag is exit 2 with the usage", async () => {
     const { code, err } = await cli("--canary", "150");
     assert.equal(code, 2);
