@@ -47,7 +47,12 @@ export function localState(adminUrl: string): Promise<LocalRouterState> {
 
 export async function localPorts(options: LocalPortsOptions): Promise<RolloutPorts> {
   const admin = options.adminUrl;
-  const state = await localState(admin);
+  const state = await localState(admin).catch((err: unknown) => {
+    throw new Error(
+      `the local pair's router does not answer at ${admin} (${(err as Error).message}): ` +
+        "is `npm run local` still running?",
+    );
+  });
   return {
     traffic: {
       current: () => json<Routing>(`${admin}/routing`),
