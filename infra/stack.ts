@@ -276,6 +276,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     listenerArn: lb.servingListener.arn,
     activeColor: traffic.activeColor,
     canaryPercent: cfg.canaryPercent,
+    stickySeconds: cfg.rollout.stickySeconds,
     colors: {
       blue: {
         targetGroupArn: lb.targetGroups.blue.arn,
