@@ -3,12 +3,12 @@
  * The Pulumi stack is reached through the Automation API on the project directory (the CLI's
  * checkout); AWS through the SDK's default credential chain (in CI, the deploy role).
  */
-import { setTimeout as delay } from "node:timers/promises";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { createS3Client } from "../../../serving/src/model/s3Client";
 import { otherColor } from "../../traffic";
 import type { Clock, RolloutPorts } from "../ports";
+import { systemClock } from "../systemClock";
 import { AwsCapacity } from "./capacity";
 import { AwsGolden, previewHeaders } from "./golden";
 import { CloudWatchMetrics } from "./metrics";
@@ -25,12 +25,6 @@ export interface ConnectAwsOptions {
   /** Receives the output of each targeted `pulumi up`. Default: stderr. */
   readonly log?: (text: string) => void;
 }
-
-/** Wall time; `sleep` rejects with the signal's reason once it aborts. */
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms, signal) => delay(ms, undefined, { signal }),
-};
 
 /** Everything `connectAws` builds on, injectable so tests assemble the ports without AWS or Pulumi. */
 export interface AwsClients {
