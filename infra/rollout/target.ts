@@ -5,13 +5,13 @@
  */
 import { parseConfig, type StackConfig } from "../config";
 import { readStackConfig } from "../harness/stackFiles";
-import { DEFAULT_ROLLOUT_POLICY, type RolloutPolicy } from "./policy";
+import type { RolloutPolicy } from "./policy";
 import type { ColorVersions } from "./plan";
 import type { Routing } from "./ports";
 
-/** The stack's `rollout` policy, or the defaults while config has no `rollout` key. */
+/** The stack's `rollout` policy (config.ts merges the fields set over the defaults). */
 export function rolloutPolicyOf(cfg: StackConfig): RolloutPolicy {
-  return (cfg as StackConfig & { readonly rollout?: RolloutPolicy }).rollout ?? DEFAULT_ROLLOUT_POLICY;
+  return cfg.rollout;
 }
 
 export interface CommittedTarget {
