@@ -38,6 +38,7 @@ const MODULES = {
     // The parser on its own, and through the server's routes.
     spec: ["test/serving/http/oipRequest.test.ts", "test/serving/http/oip.test.ts"],
   },
+  rollout: { mutate: "infra/rollout/engine.ts", spec: ["test/infra/rollout/engine.test.ts"] },
   manifest: { mutate: "serving/src/model/manifest.ts", spec: ["test/serving/model/manifest.test.ts"] },
 };
 

@@ -102,6 +102,46 @@ describe("model manifest", () => {
     );
   });
 
+  it("keeps a golden set entry, and parses the same without one", () => {
+    const golden = { file: "golden.jsonl", sha256: "b".repeat(64), cases: 1000 };
+    assert.deepEqual(parseManifest({ ...valid, golden }), { ...valid, golden });
+    assert.deepEqual(parseManifest({ ...valid, golden: { ...golden, cases: 1 } }).golden, {
+      ...golden,
+      cases: 1,
+    });
+    assert.equal(Object.hasOwn(parseManifest(valid), "golden"), false);
+  });
+
+  const goldenBad: Array<[string, unknown, string]> = [
+    ["a list", [], 'manifest field "golden" must be an object, got []'],
+    ["null", null, 'manifest field "golden" must be an object, got null'],
+    ["a string", "golden.jsonl", 'manifest field "golden" must be an object, got "golden.jsonl"'],
+    [
+      "another file name",
+      { file: "golden.json", sha256: "b".repeat(64), cases: 3 },
+      'manifest field "golden.file" must be "golden.jsonl", got "golden.json"',
+    ],
+    [
+      "a bad sha256",
+      { file: "golden.jsonl", sha256: "B".repeat(64), cases: 3 },
+      `manifest field "golden.sha256" must be 64 lowercase hex characters, got "${"B".repeat(64)}"`,
+    ],
+    [
+      "a sha256 in an array",
+      { file: "golden.jsonl", sha256: ["b".repeat(64)], cases: 3 },
+      `manifest field "golden.sha256" must be 64 lowercase hex characters, got ["${"b".repeat(64)}"]`,
+    ],
+    ...[0, 1001, 2.5, "3", undefined].map((cases): [string, unknown, string] => [
+      `cases ${String(cases)}`,
+      { file: "golden.jsonl", sha256: "b".repeat(64), cases },
+      `manifest field "golden.cases" must be an integer from 1 to 1000, got ${cases === undefined ? "undefined" : JSON.stringify(cases)}`,
+    ]),
+  ];
+  for (const [what, golden, message] of goldenBad) {
+    it(`rejects a golden entry with ${what}`, () =>
+      throwsManifestError(() => parseManifest({ ...valid, golden }), message));
+  }
+
   it("builds the registry key prefix from name and version", () => {
     assert.equal(versionPrefix("churn", "1.2.3"), "models/churn/1.2.3/");
     assert.equal(versionPrefix("a", "0.0.0-rc.1"), "models/a/0.0.0-rc.1/");
