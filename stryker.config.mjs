@@ -5,7 +5,8 @@
  * Each module is mutated against the test files written for it (MODULES below, passed to the
  * mocha runner as `mochaOptions.spec`, which replaces the `.mocharc.json` spec), so a mutant is
  * killed by the tests that own the rule, not by some far-away integration test.
- * `MUTATE_MODULES=batcher,manifest npm run mutate` runs a subset (names are MODULES' keys).
+ * `MUTATE_MODULES="batcher manifest" npm run mutate` runs a subset, one Stryker run per module
+ * (names are MODULES' keys); `MUTATE_MODULES=batcher npx stryker run` is one run by hand.
  *
  * Module-load initialisers (regexes, rule tables, schemas, constants built at import time):
  * - `coverageAnalysis: "perTest"` records which tests reach each mutant, so an ordinary mutant
@@ -20,9 +21,12 @@
  * - `testFiles` (Stryker's own option) is deliberately not used: with it Stryker activates static
  *   mutants only after the files load, which re-creates the problem above.
  *
- * No TypeScript checker: tsx strips types, so a mutant that breaks typing still runs and must be
- * killed by a test; the ones that only a type error would reject are listed as equivalent in
- * stryker-equivalent.md with that reason.
+ * No TypeScript checker: tsx strips types, so every mutant runs and is judged by behaviour alone
+ * (a type checker per mutant would also take longer than the tests on this machine).
+ *
+ * Cost: a static mutant of config.ts loads Pulumi anew (about 2 s of CPU), and config.ts has
+ * several hundred of them (its schema and rule table are built at load); on two shared cores
+ * that module alone takes over an hour. The others take minutes.
  */
 
 /** Module key -> the file mutated and the spec files that test it. */
