@@ -610,7 +610,9 @@ function isSupportedClusterVersion(value: string): boolean {
 // ---------------------------------------------------------------------------------------------
 
 /** A value as it appears in messages: JSON (strings quoted). */
-const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+const show = (v: unknown): string =>
+  // JSON would show NaN and Infinity (YAML's .nan, .inf) as null.
+  typeof v === "number" && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
 
 class CoercionError extends Error {}
 

@@ -210,6 +210,67 @@ describe("config: validation edges", () => {
     ]);
   });
 
+  const ROLLOUT_DEFAULTS = {
+    steps: [10, 50],
+    bakeSeconds: 300,
+    maxErrorRate: 0.01,
+    maxErrorRateRatio: 2,
+    maxLatencyRatio: 1.5,
+    minRequests: 100,
+    maxInconclusiveWindows: 3,
+    goldenTolerance: 0.0001,
+    stickySeconds: 0,
+  };
+  const ROLLOUT_OBJECT = `{${Object.keys(ROLLOUT_DEFAULTS).join(", ")}}`;
+  const STEPS_RULE =
+    "rollout.steps must be at most 10 strictly ascending integers from 1 to 99 (percent to the receiving " +
+    "color before the flip to 100), got ";
+  const FRACTION = "rollout.maxErrorRate must be a fraction from 0 to 1 (0.01 = 1% of requests), got ";
+
+  const rolloutOk: Array<[unknown, Partial<typeof ROLLOUT_DEFAULTS>]> = [
+    [{}, {}],
+    [{ maxErrorRate: "0.5" }, { maxErrorRate: 0.5 }],
+    [{ maxErrorRate: " .5 " }, { maxErrorRate: 0.5 }],
+    [{ maxErrorRate: "1e-2" }, { maxErrorRate: 0.01 }],
+    [{ maxLatencyRatio: "10.25" }, { maxLatencyRatio: 10.25 }],
+    [{ steps: "[5, 20]" }, { steps: [5, 20] }],
+    [{ steps: [50] }, { steps: [50] }],
+    [{ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }, { steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }],
+  ];
+  for (const [rollout, changed] of rolloutOk) {
+    it(`rollout ${JSON.stringify(rollout)} parses, other fields at their defaults`, () => {
+      assert.deepEqual(parseConfig({ ...BASE, rollout }).rollout, { ...ROLLOUT_DEFAULTS, ...changed });
+    });
+  }
+
+  const rolloutBad: Array<[unknown, string]> = [
+    [{ maxErrorRate: "5." }, `${FRACTION}5`],
+    [{ maxErrorRate: "12.5e+1" }, `${FRACTION}125`],
+    [{ maxErrorRate: -0.1 }, `${FRACTION}-0.1`],
+    [{ maxErrorRate: "x0.5" }, 'rollout.maxErrorRate must be a number, got "x0.5"'],
+    [{ maxErrorRate: "0.5x" }, 'rollout.maxErrorRate must be a number, got "0.5x"'],
+    [{ maxErrorRate: "1e" }, 'rollout.maxErrorRate must be a number, got "1e"'],
+    [{ maxErrorRate: ".x" }, 'rollout.maxErrorRate must be a number, got ".x"'],
+    [{ maxErrorRate: true }, "rollout.maxErrorRate must be a number, got true"],
+    [{ maxErrorRate: Infinity }, "rollout.maxErrorRate must be a number, got Infinity"],
+    ["[1]", `rollout must be an object ${ROLLOUT_OBJECT}, got "[1]"`],
+    ["null", `rollout must be an object ${ROLLOUT_OBJECT}, got "null"`],
+    [5, `rollout must be an object ${ROLLOUT_OBJECT}, got 5`],
+    [
+      { step: 1, bake: 2 },
+      `rollout has unknown field(s) "step", "bake"; allowed: ${ROLLOUT_OBJECT.slice(1, -1)}`,
+    ],
+    [{ steps: "x" }, 'rollout.steps must be a list of integers (JSON when set as one value), got "x"'],
+    [{ steps: {} }, "rollout.steps must be a list of integers, got {}"],
+    [{ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }, `${STEPS_RULE}[1,2,3,4,5,6,7,8,9,10,11]`],
+    [{ steps: [50, 50] }, `${STEPS_RULE}[50,50]`],
+    [{ steps: [50, 40] }, `${STEPS_RULE}[50,40]`],
+  ];
+  for (const [rollout, message] of rolloutBad) {
+    it(`refuses rollout ${JSON.stringify(rollout)}`, () =>
+      assert.deepEqual(issuesOf({ ...BASE, rollout }), [message]));
+  }
+
   it("loadConfig reads the project's keys and aws:region from the Pulumi runtime", async () => {
     await pulumi.runtime.setMocks(
       { newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }), call: (args) => args.inputs },
