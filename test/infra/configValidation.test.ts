@@ -166,7 +166,7 @@ describe("config: validation edges", () => {
   });
 
   it("only keys that start with blue. or green. and end at the field are color fields", () => {
-    for (const key of ["xblue.replicas", "blue.replicas-x"]) {
+    for (const key of ["xblue.replicas", "-blue.replicas", "blue.replicas-x"]) {
       assert.deepEqual(issuesOf({ ...BASE, [key]: "1" }), [
         `unknown config key ${PROJECT_NAME}:${key} (known keys: ${KNOWN_KEYS})`,
       ]);
