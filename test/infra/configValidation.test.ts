@@ -233,6 +233,9 @@ describe("config: validation edges", () => {
     [{ maxErrorRate: " .5 " }, { maxErrorRate: 0.5 }],
     [{ maxErrorRate: "1e-2" }, { maxErrorRate: 0.01 }],
     [{ maxLatencyRatio: "10.25" }, { maxLatencyRatio: 10.25 }],
+    [{ maxErrorRate: ".25" }, { maxErrorRate: 0.25 }],
+    [{ maxLatencyRatio: "1e1" }, { maxLatencyRatio: 10 }],
+    [{ maxLatencyRatio: "1e10" }, { maxLatencyRatio: 1e10 }],
     [{ steps: "[5, 20]" }, { steps: [5, 20] }],
     [{ steps: [50] }, { steps: [50] }],
     [{ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }, { steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }],
@@ -254,6 +257,7 @@ describe("config: validation edges", () => {
     [{ maxErrorRate: true }, "rollout.maxErrorRate must be a number, got true"],
     [{ maxErrorRate: Infinity }, "rollout.maxErrorRate must be a number, got Infinity"],
     ["[1]", `rollout must be an object ${ROLLOUT_OBJECT}, got "[1]"`],
+    ["{bad", 'rollout must be an object (JSON when set as one value), got "{bad"'],
     ["null", `rollout must be an object ${ROLLOUT_OBJECT}, got "null"`],
     [5, `rollout must be an object ${ROLLOUT_OBJECT}, got 5`],
     [
