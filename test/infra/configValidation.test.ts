@@ -9,6 +9,7 @@ import {
   PROJECT_NAME,
   type RawConfig,
 } from "../../infra/config";
+import { DEFAULT_ROLLOUT_POLICY } from "../../infra/rollout/policy";
 
 /** Boundaries, coercion edge cases and hints of config validation (config.test.ts has the rule table). */
 const BASE: RawConfig = { "aws:region": "us-west-2" };
@@ -210,17 +211,8 @@ describe("config: validation edges", () => {
     ]);
   });
 
-  const ROLLOUT_DEFAULTS = {
-    steps: [10, 50],
-    bakeSeconds: 300,
-    maxErrorRate: 0.01,
-    maxErrorRateRatio: 2,
-    maxLatencyRatio: 1.5,
-    minRequests: 100,
-    maxInconclusiveWindows: 3,
-    goldenTolerance: 0.0001,
-    stickySeconds: 0,
-  };
+  /** The policy's own defaults, as parseConfig returns them (a plain steps array). */
+  const ROLLOUT_DEFAULTS = { ...DEFAULT_ROLLOUT_POLICY, steps: [...DEFAULT_ROLLOUT_POLICY.steps] };
   const ROLLOUT_OBJECT = `{${Object.keys(ROLLOUT_DEFAULTS).join(", ")}}`;
   const STEPS_RULE =
     "rollout.steps must be at most 10 strictly ascending integers from 1 to 99 (percent to the receiving " +
