@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import { ADDON_VERSION_KEYS, type StackConfig } from "./config";
 import { AccessLogBucket } from "./components/accessLogBucket";
 import { Cluster } from "./components/cluster";
 import { ClusterAutoscaler } from "./components/clusterAutoscaler";
@@ -92,6 +92,9 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     systemNodeInstanceType: cfg.systemNodeInstanceType,
     systemNodeCount: cfg.systemNodeCount,
     systemNodesAutoscaled: cfg.clusterAutoscaler,
+    addonVersions: Object.fromEntries(
+      Object.entries(ADDON_VERSION_KEYS).map(([addon, key]) => [addon, cfg[key]]),
+    ),
     tags,
   });
   // GPU nodes and the device plugin exist only with gpuEnabled; CPU-only dev stacks serve on
@@ -111,7 +114,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         diskSizeGiB: cfg.gpuNodeDiskSizeGiB,
         capacityType: cfg.gpuCapacityType,
         devicePluginChartVersion: cfg.nvidiaDevicePluginChartVersion,
-        dependsOn: cluster.nodeRoleAttachments,
+        // Like the system nodes: the node role, vpc-cni and kube-proxy first.
+        dependsOn: cluster.nodeDependencies,
         devicePluginDependsOn: cluster.workloadDependencies,
         tags,
       })

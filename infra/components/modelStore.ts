@@ -180,7 +180,9 @@ export class ModelStore extends pulumi.ComponentResource {
           metadata: { sha256: bundle.manifest.sha256 },
           tags,
         },
-        { parent: this, dependsOn: ready },
+        // Registry objects outlive the resource that first wrote them: turning seeding off (or a
+        // rename) must not delete a version a color serves or rolls back to.
+        { parent: this, dependsOn: ready, retainOnDelete: true },
       );
       // The manifest last: readers that find a manifest can rely on the model being there.
       const manifest = new aws.s3.BucketObjectv2(
@@ -193,7 +195,7 @@ export class ModelStore extends pulumi.ComponentResource {
           checksumAlgorithm: "SHA256",
           tags,
         },
-        { parent: this, dependsOn: [...ready, model] },
+        { parent: this, dependsOn: [...ready, model], retainOnDelete: true },
       );
       this.seededModel = bundle;
       this.seededObjects.push(model, manifest);

@@ -152,8 +152,9 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     assert.deepEqual(
       changesOf(stageGreen, DEPLOYMENT, "serving-green").map(([kind, p]) => `${kind} ${p}`),
       [
+        "removed metadata.annotations",
         'added metadata.labels["app.kubernetes.io/version"]',
-        "changed spec.replicas",
+        "removed spec.replicas",
         'added spec.template.metadata.labels["app.kubernetes.io/version"]',
         `added ${SERVER}.env[name=MODEL_URI]`,
         `added ${SERVER}.env[name=MODEL_NAME]`,

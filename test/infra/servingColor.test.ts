@@ -434,6 +434,12 @@ describe("servingColor: the two colors under mocks", () => {
   describe("replicas, HPA and PDB", () => {
     it("a color with replicas 0 keeps its Deployment (scaled to 0), Service, binding and PDB, and has no HPA", () => {
       expectAt(dev.one(T.deployment, "serving-green"), "spec.replicas", 0);
+      // The HPA that scaled it before still owns spec.replicas: this one apply is forced.
+      expectAt(
+        dev.one(T.deployment, "serving-green"),
+        'metadata.annotations["pulumi.com/patchForce"]',
+        "true",
+      );
       for (const [type, name] of [
         [T.service, "serving-green-svc"],
         [T.binding, "serving-green-tgb"],
@@ -461,13 +467,16 @@ describe("servingColor: the two colors under mocks", () => {
         name: "cpu",
         target: { type: "Utilization", averageUtilization: 70 },
       });
-      expectAt(dev.one(T.deployment, "serving-blue"), "spec.replicas", 1);
+      // The HPA owns spec.replicas (its floor is minReplicas): the Deployment leaves it out, so
+      // no later apply conflicts with kube-controller-manager or resets a scaled-up color.
+      expectAt(dev.one(T.deployment, "serving-blue"), "spec.replicas", undefined);
+      expectAt(dev.one(T.deployment, "serving-blue"), "metadata.annotations", undefined);
     });
 
     it("staging green creates its HPA and sets its replicas and model", () => {
       expectAt(staged.one(T.hpa, "serving-green-hpa"), "spec.minReplicas", 1);
       const d = staged.one(T.deployment, "serving-green");
-      expectAt(d, "spec.replicas", 1);
+      expectAt(d, "spec.replicas", undefined);
       assert.equal(env(d, "MODEL_URI"), `s3://${staged.outputs.modelBucketName}/models/churn/1.1.0/`);
     });
 
