@@ -15,6 +15,7 @@ import { GPU_NODE_LABELS, GPU_TOLERATION, GpuNodeGroup } from "./components/gpuN
 import { COLOR_HEADER, LoadBalancer, PREVIEW_HEADER_VALUE } from "./components/loadBalancer";
 import { LoadBalancerController } from "./components/loadBalancerController";
 import { ModelStore } from "./components/modelStore";
+import { PREVIEW_TOKEN_HEADER, PreviewAccess } from "./components/previewAccess";
 import { Network } from "./components/network";
 import { ServingIdentity } from "./components/servingIdentity";
 import { ServingImage } from "./components/servingImage";
@@ -50,6 +51,10 @@ export interface StackOutputs extends TrafficPlan {
   readonly previewUrl: pulumi.Output<string>;
   /** `X-Serving-Color: preview`: the header that selects the preview route. */
   readonly previewHeader: string;
+  /** Name of the header every preview or color-pin request must also carry: `X-Serving-Preview-Token`. */
+  readonly previewTokenHeader: string;
+  /** Its value (secret): `pulumi stack output previewToken --show-secrets`. */
+  readonly previewToken: pulumi.Output<string>;
 }
 
 /** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
@@ -187,6 +192,9 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         tags,
       })
     : undefined;
+  // The header routes (preview, color pins) need the stack's secret token and, when set, a source
+  // address in previewAllowedCidrs.
+  const previewAccess = new PreviewAccess("preview-access", { sourceCidrs: cfg.previewAllowedCidrs });
   const lb = new LoadBalancer("serving", {
     vpcId: cluster.vpcId,
     publicSubnetIds: cluster.publicSubnetIds,
@@ -196,6 +204,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     certificateArn: cfg.certificateArn,
     deregistrationDelaySeconds: cfg.deregistrationDelaySeconds,
     accessLogs: albLogs,
+    routeGuard: previewAccess.guard,
     tags,
   });
 
@@ -272,6 +281,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
   }
   new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
+    routeGuard: previewAccess.guard,
     activeColor: traffic.activeColor,
     canaryPercent: cfg.canaryPercent,
     colors: {
@@ -299,6 +309,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     url: lb.url,
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
+    previewTokenHeader: PREVIEW_TOKEN_HEADER,
+    previewToken: previewAccess.token,
     ...traffic,
   };
 }

@@ -17,7 +17,7 @@ export interface PlanReport {
 }
 
 /** Output names whose values are never printed. */
-const SECRET_OUTPUTS = new Set(["kubeconfig"]);
+const SECRET_OUTPUTS = new Set(["kubeconfig", "previewToken"]);
 
 /** Differences between two output objects; secret outputs show as "[secret]". */
 export function diffOutputs(

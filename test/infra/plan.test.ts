@@ -479,10 +479,10 @@ describe("plan: the command line's exit codes and output", () => {
       lines[0],
       'Plan for stack "dev" with activeColor=green, on top of green.modelVersion=1.1.0 green.replicas=1',
     );
-    assert.deepEqual(
-      lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)),
-      [`  ~ ${RULE}  serving-traffic-preview  (update)`, `  ~ ${RULE}  serving-traffic-weighted  (update)`],
-    );
+    assert.deepEqual(lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)).sort(), [
+      `  ~ ${RULE}  serving-traffic-preview  (update)`,
+      `  ~ ${RULE}  serving-traffic-weighted  (update)`,
+    ]);
     assert.ok(r.out.includes("\nSummary: 0 to create, 2 to update, 0 to delete, "), r.out);
     const json = JSON.parse(
       (await cli("--base", "green.modelVersion=1.1.0", "--set", "canaryPercent=0", "--json")).out,
