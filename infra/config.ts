@@ -61,7 +61,7 @@ export interface ColorConfig {
    * Where the color computes: "gpu" (one NVIDIA GPU per pod, CUDA execution provider), "cpu" (no
    * GPU request or toleration: CPU nodes, CPU provider), or "" = what the served model's manifest
    * asks for (its `accelerator` field) when the version is bundled in serving/models; otherwise
-   * "gpu" with gpuEnabled, "cpu" without. Default "".
+   * "cpu" (set "gpu" for a registry version that needs one). Default "".
    */
   readonly accelerator: Accelerator | "";
   /**

@@ -172,8 +172,8 @@ describe("modelStore: the model registry bucket (mocks)", () => {
       await assert.rejects(evaluateStack("dev", { modelName: "fraud" }), (err: Error) => {
         assert.equal(
           err.message,
-          'seedBundledModel is true but the bundled model is "churn" while modelName is "fraud": ' +
-            'set modelName to "churn" or seedBundledModel to false',
+          'seedBundledModel is true but no bundled model is named "fraud" (modelName); bundled: "churn", "mlp". ' +
+            "Set modelName to one of them or seedBundledModel to false",
         );
         return true;
       });

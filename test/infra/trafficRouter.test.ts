@@ -4,7 +4,14 @@ import { receivingColors } from "../../infra/components/trafficRouter";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
 import { diffOutputs } from "../../infra/plan/report";
-import { devStack, expectAt, STAGED_GREEN as STAGED, T, VARIANT_CERTIFICATE as CERT } from "./support/stacks";
+import {
+  devStack,
+  expectAt,
+  FLIP_READY,
+  STAGED_GREEN as STAGED,
+  T,
+  VARIANT_CERTIFICATE as CERT,
+} from "./support/stacks";
 
 const arnOf = (ev: StackEvaluation, color: string): unknown =>
   ev.one(T.targetGroup, `serving-${color}`).state.arn;
@@ -44,7 +51,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
   before(async () => {
     dev = await devStack();
     canary = await evaluateStack("dev", { ...STAGED, canaryPercent: "10" });
-    flipped = await evaluateStack("dev", { ...STAGED, activeColor: "green" });
+    flipped = await evaluateStack("dev", { ...FLIP_READY, activeColor: "green" });
     https = await evaluateStack("dev", {
       certificateArn: CERT,
       allowedIngressCidrs: ["203.0.113.0/24", "198.51.100.0/24"],

@@ -53,7 +53,17 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, number>>;
   /** ISO-8601 time the version was published. */
   readonly createdAt: string;
+  /**
+   * Where the model pays off: "gpu" (dense kernels the CUDA execution provider runs) or "cpu"
+   * (e.g. `ai.onnx.ml` tree ensembles, which onnxruntime runs on the CPU provider only). The
+   * stack's default per color (`<color>.accelerator: ""`). Absent: the stack decides.
+   */
+  readonly accelerator?: ManifestAccelerator;
 }
+
+/** Values of a manifest's `accelerator`. */
+export const MANIFEST_ACCELERATORS = ["gpu", "cpu"] as const;
+export type ManifestAccelerator = (typeof MANIFEST_ACCELERATORS)[number];
 
 export const MODEL_FILE = "model.onnx";
 export const MANIFEST_FILE = "manifest.json";
@@ -145,8 +155,16 @@ export function parseManifest(input: string | unknown): ModelManifest {
     createdAt: m.createdAt,
     ...(m.labels !== undefined ? { labels: parseLabels(m.labels) } : {}),
     ...(m.metrics !== undefined ? { metrics: parseMetrics(m.metrics) } : {}),
+    ...(m.accelerator !== undefined ? { accelerator: parseAccelerator(m.accelerator) } : {}),
   };
   return manifest;
+}
+
+function parseAccelerator(value: unknown): ManifestAccelerator {
+  if (!(MANIFEST_ACCELERATORS as readonly unknown[]).includes(value)) {
+    fail("accelerator", `one of ${MANIFEST_ACCELERATORS.map((a) => JSON.stringify(a)).join(", ")}`, value);
+  }
+  return value as ManifestAccelerator;
 }
 
 function parseLabels(value: unknown): string[] {
