@@ -75,6 +75,25 @@ export function readBundledModel(dir: string): BundledModel {
   return { manifest, modelPath, prefix: versionPrefix(manifest.name, manifest.version) };
 }
 
+/** Where seeded model files are staged, by sha256: one absolute path on every machine and checkout. */
+export const DEFAULT_ASSET_ROOT = "/tmp/onnx-eks-serving/model-assets";
+
+/**
+ * Copies `file` (whose sha256 is `sha256`) to `<root>/<sha256>/<basename>` and returns that path,
+ * reusing a copy already there. The asset path is a resource input: a path inside the checkout
+ * would differ between checkouts of the same commit.
+ */
+export function stageByDigest(file: string, sha256: string, root: string = DEFAULT_ASSET_ROOT): string {
+  const target = path.join(root, sha256, path.basename(file));
+  if (fs.existsSync(target) && sha256Bytes(fs.readFileSync(target)) === sha256) return target;
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.copyFileSync(file, tmp);
+  fs.chmodSync(tmp, 0o644);
+  fs.renameSync(tmp, target);
+  return target;
+}
+
 export class ModelStore extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -173,7 +192,9 @@ export class ModelStore extends pulumi.ComponentResource {
         {
           bucket: bucket.id,
           key: `${bundle.prefix}${MODEL_FILE}`,
-          source: new pulumi.asset.FileAsset(bundle.modelPath),
+          // A path that depends on the content only (like the image's build context): a second
+          // checkout of the same commit must not plan an object update.
+          source: new pulumi.asset.FileAsset(stageByDigest(bundle.modelPath, bundle.manifest.sha256)),
           contentType: "application/octet-stream",
           // S3 stores (and verifies on upload) a SHA-256 of the object.
           checksumAlgorithm: "SHA256",

@@ -125,7 +125,9 @@ describe("modelStore: the model registry bucket (mocks)", () => {
       assert.equal(model.inputs.bucket, bucketId(dev));
       const source = model.inputs.source as { asset: string; path: string };
       assert.equal(source.asset, "file");
-      assert.equal(path.resolve(source.path), path.join(BUNDLE, "model.onnx"));
+      // Staged by digest (the same path in every checkout), byte-identical to the bundle.
+      assert.equal(source.path, `/tmp/onnx-eks-serving/model-assets/${manifest.sha256}/model.onnx`);
+      assert.deepEqual(fs.readFileSync(source.path), fs.readFileSync(path.join(BUNDLE, "model.onnx")));
       assert.equal(await sha256File(source.path), manifest.sha256);
       assert.equal(model.inputs.checksumAlgorithm, "SHA256");
     });

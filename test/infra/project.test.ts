@@ -98,7 +98,7 @@ describe("project: `main: infra/`, run by the Pulumi CLI from infra/", () => {
     });
     assert.deepEqual(fromInfra.one(T.object, "models-seed-model").inputs.source, {
       asset: "file",
-      path: path.join(REPO_ROOT, "serving", "models", "churn", "1.0.0", "model.onnx"),
+      path: "/tmp/onnx-eks-serving/model-assets/2fd3e5d9b45745c05b3e98745de49f2d7f9ce2da5f7f60a7a5f0f5ed7a1b35a7/model.onnx",
     });
   });
 
