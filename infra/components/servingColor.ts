@@ -10,6 +10,7 @@ import {
   type InferenceThread,
 } from "../../serving/src/config";
 import { versionPrefix } from "../../serving/src/model/manifest";
+import { providersFor } from "../../serving/src/runtime/providers";
 import {
   cpuCores,
   cpuQuantityProblem,
@@ -294,7 +295,7 @@ export class ServingColor extends pulumi.ComponentResource {
           ]
         : []),
       { name: "MODEL_CACHE_DIR", value: MODEL_CACHE_DIR },
-      { name: "EXECUTION_PROVIDERS", value: gpu ? "cuda,cpu" : "cpu" },
+      { name: "EXECUTION_PROVIDERS", value: providersFor(gpu ? "gpu" : "cpu").join(",") },
       { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },
       // Batching and threading are always set, defaults included: the pod spec says what runs.
       { name: "MAX_BATCH_SIZE", value: String(tuning.maxBatchSize) },
