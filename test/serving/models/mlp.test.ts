@@ -19,7 +19,10 @@ const DIR = join(__dirname, "..", "..", "..", "serving", "models", "mlp", "1.0.0
 describe("bundled MLP example (gpu)", () => {
   it("is exactly what serving/tools/bundledMlp.ts generates, and its manifest asks for a GPU", () => {
     const bytes = readFileSync(join(DIR, "model.onnx"));
-    assert.ok(Buffer.from(bundledMlpModel().bytes).equals(bytes), "bundled model.onnx differs from the generator");
+    assert.ok(
+      Buffer.from(bundledMlpModel().bytes).equals(bytes),
+      "bundled model.onnx differs from the generator",
+    );
     const manifest = parseManifest(readFileSync(join(DIR, "manifest.json"), "utf8"));
     assert.equal(manifest.accelerator, "gpu");
     assert.equal(manifest.sha256, sha256Bytes(bytes));
