@@ -68,7 +68,10 @@ export interface ServingColorArgs {
   readonly region: pulumi.Input<string>;
   /** Port the server listens on (PORT) and the Service exposes. Default: 8080. */
   readonly servingPort?: number;
-  /** Request one NVIDIA GPU per pod and schedule on GPU nodes; false = CPU-only. Default: true. */
+  /**
+   * The color computes on a GPU: one NVIDIA GPU per pod, GPU nodes, the CUDA provider first.
+   * false = CPU: no GPU request or toleration, CPU nodes, the CPU provider. Default: true.
+   */
   readonly gpuEnabled?: boolean;
   /** Node labels of the GPU node group, used as nodeSelector when gpuEnabled. Default: {}. */
   readonly gpuNodeSelector?: Readonly<Record<string, string>>;

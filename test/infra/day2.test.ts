@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { colorRequests, imageVariant, resolveAccelerator } from "../../infra/accelerators";
 import { contextFiles, dockerignoreFor } from "../../infra/components/servingImage";
 import { evaluateStack, REPO_ROOT, type StackEvaluation } from "../../infra/harness";
 import { imagePinViolations } from "../../infra/imagePins";
@@ -209,6 +210,76 @@ describe("day 2 (issue 14)", () => {
       assert.deepEqual(cni.options.ignoreChanges, []);
       assert.equal(pinned.one(T.addon, "cluster-kube-proxy").inputs.addonVersion, "v1.35.0-eksbuild.2");
       assert.deepEqual(pinned.one(T.addon, "cluster-coredns").options.ignoreChanges, ["addonVersion"]);
+    });
+  });
+
+  describe("GPU where it pays: accelerator rules (no mocks)", () => {
+    it("resolveAccelerator: config wins, then the manifest, then cpu; never gpu without GPU nodes", () => {
+      const cases: Array<[Parameters<typeof resolveAccelerator>, string]> = [
+        [["", "gpu", true], "gpu"],
+        [["", "cpu", true], "cpu"],
+        [["", undefined, true], "cpu"],
+        [["gpu", "cpu", true], "gpu"],
+        [["cpu", "gpu", true], "cpu"],
+        [["", "gpu", false], "cpu"],
+      ];
+      for (const [args, expected] of cases)
+        assert.equal(resolveAccelerator(...args), expected, JSON.stringify(args));
+    });
+
+    it("imageVariant: CUDA only when a color with a model computes on a GPU", () => {
+      assert.equal(
+        imageVariant([
+          { modelVersion: "1.0.0", accelerator: "cpu" },
+          { modelVersion: "", accelerator: "gpu" },
+        ]),
+        "cpu",
+      );
+      assert.equal(
+        imageVariant([
+          { modelVersion: "1.0.0", accelerator: "cpu" },
+          { modelVersion: "2.0.0", accelerator: "gpu" },
+        ]),
+        "cuda",
+      );
+    });
+
+    it("colorRequests: a CPU color on a GPU stack gets CPU-node sizes unless set otherwise", () => {
+      const gpuDefaults = { cpu: "2", memory: "4Gi" };
+      assert.deepEqual(colorRequests(gpuDefaults, true, "gpu"), gpuDefaults);
+      assert.deepEqual(colorRequests(gpuDefaults, true, "cpu"), { cpu: "500m", memory: "1Gi" });
+      assert.deepEqual(colorRequests({ cpu: "1500m", memory: "4Gi" }, true, "cpu"), {
+        cpu: "1500m",
+        memory: "1Gi",
+      });
+      assert.deepEqual(colorRequests({ cpu: "500m", memory: "1Gi" }, false, "cpu"), {
+        cpu: "500m",
+        memory: "1Gi",
+      });
+    });
+
+    it("the CUDA image pins onnxruntime's CUDA package to the installed version and fails closed without its sha256", () => {
+      const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "serving", "Dockerfile"), "utf8");
+      const installed = (
+        JSON.parse(fs.readFileSync(require.resolve("onnxruntime-node/package.json"), "utf8")) as {
+          version: string;
+        }
+      ).version;
+      assert.match(dockerfile, new RegExp(`^ARG ORT_VERSION=${installed.replace(/\./g, "\\.")}$`, "m"));
+      assert.match(
+        dockerfile,
+        /^ARG ORT_CUDA_NUPKG_SHA256=""$/m,
+        "no digest is baked in: none could be obtained here",
+      );
+      assert.match(dockerfile, /\[ -n "\$\{ORT_CUDA_NUPKG_SHA256\}" \] \|\| \{ echo .*refusing/);
+      assert.match(dockerfile, /sha256sum -c -/);
+      // The feed onnxruntime-node's own installer resolves (install-metadata.js: nuget, PackageBaseAddress).
+      assert.match(
+        dockerfile,
+        /https:\/\/api\.nuget\.org\/v3-flatcontainer\/microsoft\.ml\.onnxruntime\.gpu\.linux\/\$\{ORT_VERSION\}\/\$\{pkg\}/,
+      );
+      // The install script is no longer run: nothing unverified reaches the image.
+      assert.doesNotMatch(dockerfile, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     });
   });
 });
