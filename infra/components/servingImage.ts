@@ -238,6 +238,8 @@ export function stageBuildContext(args: {
   buildArgs: Record<string, string>;
   platform: string;
   stagingRoot?: string;
+  /** Staged contexts to keep under the root, this one included. Default {@link DEFAULT_KEEP_STAGED}. */
+  keepStaged?: number;
 }): StagedContext {
   const root = requireAbsolute(args.stagingRoot ?? DEFAULT_STAGING_ROOT, "stageBuildContext: stagingRoot");
   const tag = contentTag(args);
@@ -249,7 +251,12 @@ export function stageBuildContext(args: {
   }
   const dir = path.join(root, tag);
   const staged = { dir, dockerfile: path.join(dir, relDockerfile), tag };
-  if (fs.existsSync(path.join(dir, ".staged"))) return staged;
+  if (fs.existsSync(path.join(dir, ".staged"))) {
+    // Mark it recently used, so pruning keeps the contexts stacks deploy now.
+    const now = new Date();
+    fs.utimesSync(path.join(dir, ".staged"), now, now);
+    return staged;
+  }
 
   fs.mkdirSync(root, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(root, `.${tag}-`));
@@ -282,7 +289,29 @@ export function stageBuildContext(args: {
     fs.rmSync(tmp, { recursive: true, force: true });
     if (!fs.existsSync(path.join(dir, ".staged"))) throw err;
   }
+  pruneStagedContexts(root, args.keepStaged ?? DEFAULT_KEEP_STAGED, dir);
   return staged;
+}
+
+/** Staged contexts kept by default: the provider reads only the current one (its Diff hashes the new inputs). */
+export const DEFAULT_KEEP_STAGED = 10;
+
+/**
+ * Removes all but the `keep` most recently staged contexts under `root` (never `current`), so
+ * every code change does not leave a copy behind for good. Old ones are safe to remove:
+ * pulumi-docker-build hashes only the new context location when it diffs.
+ */
+export function pruneStagedContexts(root: string, keep: number, current?: string): void {
+  const staged = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^ctx-[0-9a-f]{24}$/.test(e.name))
+    .map((e) => path.join(root, e.name))
+    .filter((d) => d !== current && fs.existsSync(path.join(d, ".staged")))
+    .map((d) => ({ d, t: fs.statSync(path.join(d, ".staged")).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of staged.slice(Math.max(0, keep - (current ? 1 : 0)))) {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 }
 
 export class ServingImage extends pulumi.ComponentResource {

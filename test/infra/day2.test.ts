@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { colorRequests, imageVariant, resolveAccelerator } from "../../infra/accelerators";
-import { contextFiles, dockerignoreFor } from "../../infra/components/servingImage";
+import { contextFiles, dockerignoreFor, stageBuildContext } from "../../infra/components/servingImage";
 import { evaluateStack, REPO_ROOT, type StackEvaluation } from "../../infra/harness";
 import { imagePinViolations } from "../../infra/imagePins";
 import { planChange } from "../../infra/plan/plan";
@@ -64,6 +64,40 @@ describe("day 2 (issue 14)", () => {
       assert.ok(!location.startsWith(a) && !location.startsWith(b), location);
       assert.equal(fs.statSync(path.join(location, "package.json")).mode & 0o777, 0o644);
       assert.equal(fs.statSync(path.join(location, "serving", "src")).mode & 0o777, 0o755);
+    });
+
+    it("staging keeps the most recently used contexts only", () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "staging-"));
+      const dirs: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const repo = checkout(0o022, (r) =>
+          fs.appendFileSync(path.join(r, "serving", "src", "version.ts"), `\n// ${i}\n`),
+        );
+        const dockerfile = path.join(repo, "serving", "Dockerfile");
+        dirs.push(
+          stageBuildContext({
+            contextDir: repo,
+            dockerfile,
+            buildArgs: {},
+            platform: "linux/amd64",
+            stagingRoot: root,
+            keepStaged: 2,
+          }).dir,
+        );
+        // mtime resolution: make the order unambiguous
+        const t = new Date(Date.now() + i * 1000);
+        fs.utimesSync(path.join(dirs[i], ".staged"), t, t);
+      }
+      assert.deepEqual(
+        fs
+          .readdirSync(root)
+          .filter((n) => n.startsWith("ctx-"))
+          .sort(),
+        dirs
+          .slice(2)
+          .map((d) => path.basename(d))
+          .sort(),
+      );
     });
 
     it("a changed file gives a new tag and a new staged context", async () => {
