@@ -12,6 +12,7 @@ import { contextFiles, dockerignoreFor, stageBuildContext } from "../../infra/co
 import { evaluateStack, REPO_ROOT, type StackEvaluation } from "../../infra/harness";
 import { imagePinViolations } from "../../infra/imagePins";
 import { planChange } from "../../infra/plan/plan";
+import { previewRouteHeaders } from "../../infra/rollout/aws";
 import type { TrafficConfig } from "../../infra/traffic";
 import { BLUE_PIN, devStack, SERVER, T } from "./support/stacks";
 
@@ -314,6 +315,24 @@ describe("day 2 (issue 14)", () => {
       );
       // The install script is no longer run: nothing unverified reaches the image.
       assert.doesNotMatch(dockerfile, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    });
+  });
+
+  describe("the rollout's golden requests carry the preview token", () => {
+    it("previewRouteHeaders adds previewTokenHeader: previewToken to previewHeader, from the stack outputs", () => {
+      const outputs = {
+        previewHeader: { value: dev.outputs.previewHeader },
+        previewTokenHeader: { value: dev.outputs.previewTokenHeader },
+        previewToken: { value: dev.outputs.previewToken },
+      };
+      assert.deepEqual(previewRouteHeaders(outputs), {
+        "X-Serving-Color": "preview",
+        "X-Serving-Preview-Token": dev.outputs.previewToken,
+      });
+      // A stack deployed before the token existed: the header alone.
+      assert.deepEqual(previewRouteHeaders({ previewHeader: { value: "X-Serving-Color: preview" } }), {
+        "X-Serving-Color": "preview",
+      });
     });
   });
 });
