@@ -59,10 +59,19 @@ const DEFAULTS: StackConfig = {
     replicas: 2,
     maxReplicas: 4,
     image: "",
+    accelerator: "",
     maxBatchSize: 32,
     maxBatchDelayMs: 0,
   },
-  green: { modelVersion: "", replicas: 0, maxReplicas: 4, image: "", maxBatchSize: 32, maxBatchDelayMs: 0 },
+  green: {
+    modelVersion: "",
+    replicas: 0,
+    maxReplicas: 4,
+    image: "",
+    accelerator: "",
+    maxBatchSize: 32,
+    maxBatchDelayMs: 0,
+  },
   servingCpu: "2",
   servingMemory: "4Gi",
   servingAccessLog: "errors",
@@ -70,6 +79,13 @@ const DEFAULTS: StackConfig = {
   drainDelaySeconds: 5,
   preStopDelaySeconds: 15,
   deregistrationDelaySeconds: 30,
+  environment: "dev",
+  previewAllowedCidrs: [],
+  vpcCniAddonVersion: "",
+  kubeProxyAddonVersion: "",
+  corednsAddonVersion: "",
+  metricsServerAddonVersion: "",
+  onnxruntimeCudaSha256: "",
   rollout: {
     steps: [10, 50],
     bakeSeconds: 300,
@@ -135,6 +151,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 2,
       maxReplicas: 4,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -151,6 +168,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 2,
       maxReplicas: 6,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -169,6 +187,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 1,
       maxReplicas: 4,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -184,6 +203,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 1,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual(cfg.green, {
@@ -191,6 +211,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 0,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -685,14 +706,14 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "color field misspelled",
     { green: { modelVerison: "1.1.0" } },
     [
-      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs',
     ],
   ],
   [
     "batching field misspelled (Triton's spelling)",
     { blue: { max_batch_size: 64 } },
     [
-      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs',
     ],
   ],
   [
@@ -819,6 +840,86 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     { deregistrationDelaySeconds: 4000 },
     ["deregistrationDelaySeconds must be an integer from 0 to 3600, got 4000"],
   ],
+  // ---- issue 14 ----
+  [
+    "an accelerator that is not gpu or cpu",
+    { "green.accelerator": "tpu" },
+    ['green.accelerator must be "" (what the model\'s manifest asks for), "gpu" or "cpu", got "tpu"'],
+  ],
+  [
+    "a blue accelerator that is not gpu or cpu",
+    { "blue.accelerator": "GPU" },
+    ['blue.accelerator must be "" (what the model\'s manifest asks for), "gpu" or "cpu", got "GPU"'],
+  ],
+  [
+    "a green gpu color on a stack without GPU nodes",
+    { gpuEnabled: "false", "green.accelerator": "gpu" },
+    [
+      'green.accelerator is "gpu" but gpuEnabled is false: the stack has no GPU nodes. Set green.accelerator to "cpu" or "", or gpuEnabled to true',
+    ],
+  ],
+  [
+    "a gpu color on a stack without GPU nodes",
+    { gpuEnabled: "false", "blue.accelerator": "gpu" },
+    [
+      'blue.accelerator is "gpu" but gpuEnabled is false: the stack has no GPU nodes. Set blue.accelerator to "cpu" or "", or gpuEnabled to true',
+    ],
+  ],
+  [
+    "an unknown environment",
+    { environment: "prod" },
+    ['environment must be one of "dev", "production", got "prod"'],
+  ],
+  [
+    "a preview source that is not a CIDR",
+    { previewAllowedCidrs: ["10.0.0.1"] },
+    [
+      'previewAllowedCidrs entries must be IPv4 network CIDRs such as "203.0.113.0/24", got previewAllowedCidrs[0]="10.0.0.1"',
+    ],
+  ],
+  [
+    "more preview sources than an ALB rule takes",
+    { previewAllowedCidrs: ["10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "203.0.113.0/24"] },
+    [
+      "previewAllowedCidrs must list at most 3 CIDRs (an ALB rule takes 5 condition values; the preview headers use 2), got 4",
+    ],
+  ],
+  ...(
+    [
+      ["vpcCniAddonVersion", "1.20.4"],
+      ["kubeProxyAddonVersion", "latest"],
+      ["corednsAddonVersion", "v1.12"],
+      ["metricsServerAddonVersion", "0.8.0-eksbuild.1"],
+    ] as const
+  ).map(([key, value]): [string, Record<string, unknown>, string[]] => [
+    `a malformed ${key}`,
+    { [key]: value },
+    [`${key} must be "" or an EKS add-on version such as "v1.20.4-eksbuild.1", got ${JSON.stringify(value)}`],
+  ]),
+  [
+    "a kube-proxy add-on of another Kubernetes minor",
+    { kubeProxyAddonVersion: "v1.34.1-eksbuild.2" },
+    [
+      'kubeProxyAddonVersion must have clusterVersion\'s minor (kube-proxy follows the control plane), got "v1.34.1-eksbuild.2" with clusterVersion "1.35"',
+    ],
+  ],
+  [
+    "a CUDA package checksum that is not sha256 hex",
+    { onnxruntimeCudaSha256: "ABC" },
+    ['onnxruntimeCudaSha256 must be "" or 64 lowercase hex characters, got "ABC"'],
+  ],
+  [
+    "a production stack without a certificate, with one live replica and floating add-ons",
+    { environment: "production", "blue.replicas": 1 },
+    [
+      'certificateArn must be set when environment is "production": production traffic is served over HTTPS only. Fix: `pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>`',
+      'blue.replicas must be at least 2 when environment is "production" (blue is live): with one replica a node drain evicts it before its replacement is healthy in the ALB, got 1. Fix: `pulumi config set --path blue.replicas 2`',
+      ...(["vpc-cni", "kube-proxy", "coredns", "metrics-server"] as const).map(
+        (addon) =>
+          `${{ "vpc-cni": "vpcCniAddonVersion", "kube-proxy": "kubeProxyAddonVersion", coredns: "corednsAddonVersion", "metrics-server": "metricsServerAddonVersion" }[addon]} must be pinned when environment is "production", so an add-on upgrade is a reviewed change. Find EKS's default: \`aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version <clusterVersion> --query 'addons[].addonVersions[?compatibilities[?defaultVersion]].addonVersion' --output text\``,
+      ),
+    ],
+  ],
   ...ROLLOUT_INVALID,
 ];
 
@@ -921,6 +1022,23 @@ describe("config: validation table", () => {
   });
 });
 
+describe("config: production stacks (issue 14)", () => {
+  it("a production stack with HTTPS, two live replicas and pinned add-ons parses", () => {
+    const cfg = parseConfig(
+      withBase({
+        environment: "production",
+        certificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        vpcCniAddonVersion: "v1.20.4-eksbuild.1",
+        kubeProxyAddonVersion: "v1.35.0-eksbuild.2",
+        corednsAddonVersion: "v1.12.4-eksbuild.1",
+        metricsServerAddonVersion: "v0.8.0-eksbuild.1",
+      }),
+    );
+    assert.equal(cfg.environment, "production");
+    assert.equal(cfg.blue.replicas, 2);
+  });
+});
+
 describe("config: formats", () => {
   const cidrs: Array<[string, boolean]> = [
     ["10.0.0.0/16", true],
@@ -1002,7 +1120,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
     assert.equal(cfg.clusterVersion, "1.35");
     assert.equal(cfg.gpuEnabled, true);
     assert.deepEqual(cfg.gpuInstanceTypes, ["g5.xlarge"]);
-    assert.deepEqual([cfg.gpuNodesMin, cfg.gpuNodesDesired, cfg.gpuNodesMax], [1, 2, 3]);
+    assert.deepEqual([cfg.gpuNodesMin, cfg.gpuNodesDesired, cfg.gpuNodesMax], [0, 0, 3]);
     assert.equal(cfg.natGateways, "single");
     assert.equal(cfg.activeColor, "blue");
     assert.equal(cfg.canaryPercent, 0);
@@ -1011,6 +1129,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
       replicas: 1,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual(cfg.green, {
@@ -1018,6 +1137,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
       replicas: 0,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual([cfg.servingAccessLog, cfg.servingInferenceThread], ["errors", "main"]);

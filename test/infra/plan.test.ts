@@ -6,7 +6,7 @@ import { diffResources, diffValues, valueAt, type PlannedResource } from "../../
 import { runPlanCli } from "../../infra/plan/cli";
 import { PlanBaselineError, planChange, type PlanResult } from "../../infra/plan/plan";
 import { formatPlan, planWarnings } from "../../infra/plan/report";
-import { SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
+import { BLUE_PIN, FLIP_READY, SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -36,14 +36,18 @@ describe("plan: the property that matters (offline plans of config changes)", ()
   let standbyBatchSize: PlanResult;
   let accessLog: PlanResult;
   before(async () => {
-    flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: STAGED });
+    flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: FLIP_READY });
     canary = await planChange("dev", { canaryPercent: "10" }, { baseOverrides: STAGED });
     newStandbyVersion = await planChange("dev", { "green.modelVersion": "1.2.0" }, { baseOverrides: STAGED });
-    stageGreen = await planChange("dev", STAGED);
+    stageGreen = await planChange(
+      "dev",
+      { "green.modelVersion": "1.1.0", "green.replicas": 1 },
+      { baseOverrides: { "blue.image": BLUE_PIN } },
+    );
     newLiveVersion = await planChange(
       "dev",
       { "green.modelVersion": "1.2.0" },
-      { baseOverrides: { ...STAGED, activeColor: "green" } },
+      { baseOverrides: { ...FLIP_READY, activeColor: "green" } },
     );
     standbyBatchSize = await planChange("dev", { "green.maxBatchSize": 64 }, { baseOverrides: STAGED });
     accessLog = await planChange("dev", { servingAccessLog: "all" }, { baseOverrides: STAGED });
@@ -152,8 +156,9 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     assert.deepEqual(
       changesOf(stageGreen, DEPLOYMENT, "serving-green").map(([kind, p]) => `${kind} ${p}`),
       [
+        "removed metadata.annotations",
         'added metadata.labels["app.kubernetes.io/version"]',
-        "changed spec.replicas",
+        "removed spec.replicas",
         'added spec.template.metadata.labels["app.kubernetes.io/version"]',
         `added ${SERVER}.env[name=MODEL_URI]`,
         `added ${SERVER}.env[name=MODEL_NAME]`,
@@ -193,7 +198,7 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     const lines = text.split("\n");
     assert.equal(
       lines[0],
-      'Plan for stack "dev" with canaryPercent=10, on top of green.modelVersion=1.1.0 green.replicas=1',
+      `Plan for stack "dev" with canaryPercent=10, on top of blue.image=${BLUE_PIN} green.modelVersion=1.1.0 green.replicas=1`,
     );
     assert.ok(lines.includes(`  ~ ${RULE}  serving-traffic-weighted  (update)`), text);
     assert.ok(lines.includes("      ~ actions[0].forward.targetGroups[0].weight: 100 -> 90"), text);
@@ -469,6 +474,10 @@ describe("plan: the command line's exit codes and output", () => {
       "green.modelVersion=1.1.0",
       "--base",
       "green.replicas=1",
+      "--base",
+      `blue.image=${BLUE_PIN}`,
+      "--base",
+      `green.image=${BLUE_PIN}`,
       "--set",
       "activeColor=green",
     );
@@ -476,12 +485,12 @@ describe("plan: the command line's exit codes and output", () => {
     const lines = r.out.split("\n");
     assert.equal(
       lines[0],
-      'Plan for stack "dev" with activeColor=green, on top of green.modelVersion=1.1.0 green.replicas=1',
+      `Plan for stack "dev" with activeColor=green, on top of green.modelVersion=1.1.0 green.replicas=1 blue.image=${BLUE_PIN} green.image=${BLUE_PIN}`,
     );
-    assert.deepEqual(
-      lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)),
-      [`  ~ ${RULE}  serving-traffic-preview  (update)`, `  ~ ${RULE}  serving-traffic-weighted  (update)`],
-    );
+    assert.deepEqual(lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)).sort(), [
+      `  ~ ${RULE}  serving-traffic-preview  (update)`,
+      `  ~ ${RULE}  serving-traffic-weighted  (update)`,
+    ]);
     assert.ok(r.out.includes("\nSummary: 0 to create, 2 to update, 0 to delete, "), r.out);
     const json = JSON.parse(
       (await cli("--base", "green.modelVersion=1.1.0", "--set", "canaryPercent=0", "--json")).out,
