@@ -21,6 +21,11 @@ import {
   type InferenceThread,
 } from "../serving/src/config";
 import {
+  DEFAULT_ASSIGNMENT_KEY,
+  experimentSpecProblems,
+  type ExperimentSpec,
+} from "../serving/src/experiment/settings";
+import {
   CLUSTER_AUTOSCALER_IMAGE_TAGS,
   clusterAutoscalerImageTag,
   DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
@@ -59,6 +64,11 @@ export interface ColorConfig {
    * `max_queue_delay_microseconds`), 0-60000. Default 0: a batch starts as soon as the model is free.
    */
   readonly maxBatchDelayMs: number;
+  /**
+   * An A/B experiment on this color: its pods also load `treatmentVersion` and assign each
+   * request by a stable hash of (name, assignment key) (EXPERIMENT_* variables). Default: none.
+   */
+  readonly experiment?: ExperimentSpec;
 }
 
 /** The validated stack configuration. Field names are the config keys. */
@@ -446,14 +456,14 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     kind: "color",
     default: BLUE_DEFAULT,
     description:
-      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
+      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
   },
   {
     key: "green",
     kind: "color",
     default: GREEN_DEFAULT,
     description:
-      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
+      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
   },
   {
     key: "servingCpu",
@@ -512,7 +522,9 @@ const COLOR_FIELDS = [
   "image",
   "maxBatchSize",
   "maxBatchDelayMs",
+  "experiment",
 ] as const;
+const EXPERIMENT_FIELDS = ["name", "treatmentVersion", "treatmentPercent", "assignmentKey"] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Formats (exported for tests and for components that check values of their own args).
@@ -646,6 +658,40 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
     image: text("image"),
     maxBatchSize: integer("maxBatchSize"),
     maxBatchDelayMs: integer("maxBatchDelayMs"),
+    ...(obj.experiment !== undefined
+      ? { experiment: coerceExperiment(`${key}.experiment`, obj.experiment) }
+      : {}),
+  };
+}
+
+/** `<color>.experiment`: name, treatmentVersion and treatmentPercent required; assignmentKey defaults. */
+function coerceExperiment(key: string, v: unknown): ExperimentSpec {
+  const value = parseJsonIfString(key, v, "an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CoercionError(`${key} must be an object {${EXPERIMENT_FIELDS.join(", ")}}, got ${show(v)}`);
+  }
+  const obj = value as Record<string, unknown>;
+  const unknownFields = Object.keys(obj).filter((f) => !(EXPERIMENT_FIELDS as readonly string[]).includes(f));
+  if (unknownFields.length > 0) {
+    throw new CoercionError(
+      `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
+        `allowed: ${EXPERIMENT_FIELDS.join(", ")}`,
+    );
+  }
+  const missing = (["name", "treatmentVersion", "treatmentPercent"] as const).filter(
+    (f) => obj[f] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new CoercionError(`${key} needs ${missing.map((f) => `${key}.${f}`).join(", ")} (got ${show(v)})`);
+  }
+  return {
+    name: coerceString(`${key}.name`, obj.name),
+    treatmentVersion: coerceString(`${key}.treatmentVersion`, obj.treatmentVersion),
+    treatmentPercent: coerceInteger(`${key}.treatmentPercent`, obj.treatmentPercent),
+    assignmentKey:
+      obj.assignmentKey === undefined
+        ? DEFAULT_ASSIGNMENT_KEY
+        : coerceString(`${key}.assignmentKey`, obj.assignmentKey),
   };
 }
 
@@ -763,7 +809,18 @@ function colorRules(color: Color): ConfigRule[] {
         message: (c) => `${color}.${field} must be an integer from ${min} to ${max}, got ${c[color][field]}`,
       };
     }),
+    {
+      key: `${color}.experiment`,
+      violated: (c) => experimentProblemsOf(c, color).length > 0,
+      message: (c) => experimentProblemsOf(c, color).join("; "),
+    },
   ];
+}
+
+/** Problems with a color's experiment (none without one). */
+function experimentProblemsOf(c: StackConfig, color: Color): string[] {
+  const e = c[color].experiment;
+  return e ? experimentSpecProblems(`${color}.experiment`, e, c[color].modelVersion) : [];
 }
 
 /** The validation table, checked in order; every violated rule is reported. */

@@ -159,3 +159,59 @@ function parseRecordsUri(raw: string): string {
   }
   return raw;
 }
+
+/** An experiment as the stack's config declares it for a color (`<color>.experiment`). */
+export interface ExperimentSpec {
+  /** Experiment name: 1-63 of [a-z0-9-]. */
+  readonly name: string;
+  /** Model version of the treatment; differs from the color's modelVersion. */
+  readonly treatmentVersion: string;
+  /** Share of keys on the treatment, 1-99. */
+  readonly treatmentPercent: number;
+  /** `header:<name>` or `body:<field>`. */
+  readonly assignmentKey: string;
+}
+
+/** The assignment key when an experiment does not name one. */
+export const DEFAULT_ASSIGNMENT_KEY = "header:X-User-Id";
+
+/**
+ * Problems with an experiment spec, each naming `<key>.<field>`, the allowed values and the value
+ * received; empty when it is valid. `controlVersion` is the color's model version.
+ */
+export function experimentSpecProblems(key: string, spec: ExperimentSpec, controlVersion: string): string[] {
+  const p: string[] = [];
+  const show = (v: unknown) => JSON.stringify(v);
+  if (!EXPERIMENT_NAME_RE.test(spec.name)) {
+    p.push(`${key}.name must be 1-63 of [a-z0-9-] starting and ending alphanumeric, got ${show(spec.name)}`);
+  }
+  try {
+    validateModelVersion(spec.treatmentVersion);
+    if (spec.treatmentVersion === controlVersion) {
+      p.push(
+        `${key}.treatmentVersion must differ from the color's modelVersion ${show(controlVersion)}, got ${show(spec.treatmentVersion)}`,
+      );
+    }
+  } catch {
+    p.push(
+      `${key}.treatmentVersion must be a semantic version such as 1.2.3, got ${show(spec.treatmentVersion)}`,
+    );
+  }
+  const { min, max } = TREATMENT_PERCENT_LIMITS;
+  if (
+    !Number.isInteger(spec.treatmentPercent) ||
+    spec.treatmentPercent < min ||
+    spec.treatmentPercent > max
+  ) {
+    p.push(
+      `${key}.treatmentPercent must be an integer from ${min} to ${max}, got ${show(spec.treatmentPercent)}`,
+    );
+  }
+  if (!ASSIGNMENT_KEY_RE.test(spec.assignmentKey)) {
+    p.push(
+      `${key}.assignmentKey must be "header:<name>" (e.g. header:X-User-Id) or "body:<field>" (e.g. body:user_id), got ${show(spec.assignmentKey)}`,
+    );
+  }
+  if (controlVersion === "") p.push(`${key} needs the color's modelVersion (the control) to be set`);
+  return p;
+}
