@@ -40,6 +40,9 @@ export interface RecordBufferOptions {
   readonly now?: () => number;
 }
 
+/** Longest wait between write attempts once close() has started. */
+const CLOSING_RETRY_MS = 1000;
+
 interface Batch {
   readonly name: string;
   readonly lines: string[];
@@ -111,6 +114,7 @@ export class RecordBuffer {
   async close(): Promise<void> {
     this.closing = true;
     const held = this.depth;
+    this.wakeRetry();
     if (held > 0)
       this.logger.info(
         { records: held, sink: this.options.sink.location },
@@ -155,6 +159,7 @@ export class RecordBuffer {
         this.options.observer?.onWrite?.(true, batch.lines.length);
         this.options.observer?.onDepth?.(this.depth);
       } catch (err) {
+        if (this.closing) delay = Math.min(delay, CLOSING_RETRY_MS);
         this.options.observer?.onWrite?.(false, batch.lines.length);
         this.logger.warn(
           { err: (err as Error).message, object: batch.name, records: batch.lines.length, retryInMs: delay },
@@ -164,7 +169,8 @@ export class RecordBuffer {
           this.retryTimer = { timer: setTimeout(resolve, delay), wake: resolve };
         });
         this.retryTimer = undefined;
-        delay = Math.min(delay * 2, 30_000);
+        // While closing, the shutdown deadline is near: retry at least every second.
+        delay = Math.min(delay * 2, this.closing ? CLOSING_RETRY_MS : 30_000);
       }
     }
   }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { assignVariant } from "../../../serving/src/experiment/assignment";
+import { readRecords } from "../../../serving/src/experiment/readRecords";
 import { metricValue, postJson } from "../helpers";
 import { startExperimentServer, type ExperimentServer } from "./support";
 
@@ -16,22 +15,7 @@ async function predict(s: ExperimentServer, user: string | undefined, features =
     headers: { "content-type": "application/json", ...(user ? { "x-user-id": user } : {}) },
     payload: JSON.stringify({ features }),
   });
-  return { status: res.statusCode, body: res.json(), requestId: res.headers["x-request-id"] };
-}
-
-async function allRecords(dir: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name));
-      else if (e.name.endsWith(".jsonl")) {
-        for (const line of (await readFile(join(d, e.name), "utf8")).split("\n").filter(Boolean))
-          out.push(JSON.parse(line));
-      }
-    }
-  };
-  await walk(dir);
-  return out;
+  return { status: res.statusCode, body: res.json(), requestId: String(res.headers["x-request-id"]) };
 }
 
 describe("experiment serving (control 1.0.0 + treatment 2.0.0 in one server)", () => {
@@ -147,8 +131,10 @@ describe("experiment serving (control 1.0.0 + treatment 2.0.0 in one server)", (
       const a = await predict(other, treated, [2, 1]);
       const b = await predict(other, undefined, [1, 2]);
       await other.server.shutdown("test");
-      const records = await allRecords(other.recordsDir);
-      const byId = new Map(records.map((r) => [r.id, r]));
+      const records = await readRecords(other.recordsDir);
+      const byId = new Map(
+        records.map((r) => [r.kind === "prediction" ? r.id : "", r as unknown as Record<string, unknown>]),
+      );
       const ra = byId.get(a.requestId)!;
       assert.deepEqual(
         { ...ra, time: "", key_hash: "" },
