@@ -64,6 +64,17 @@ export class Experiment {
     return this.options.records;
   }
 
+  /** The experiment as `/model/info` reports it. */
+  describe(): Record<string, string | number> {
+    const k = this.options.settings.assignmentKey;
+    return {
+      name: this.name,
+      treatment_version: this.treatment.model?.manifest.version ?? "",
+      treatment_percent: this.options.settings.treatmentPercent,
+      assignment_key: k.kind === "header" ? `header:${k.name}` : `body:${k.field}`,
+    };
+  }
+
   /** Where the key is read, for messages: `header X-User-Id`, `body field user_id`. */
   get keyDescription(): string {
     const k = this.options.settings.assignmentKey;

@@ -46,6 +46,16 @@ describe("experiment serving (control 1.0.0 + treatment 2.0.0 in one server)", (
     }
   });
 
+  it("reports the experiment in /model/info", async () => {
+    const res = await s.server.app.inject({ method: "GET", url: "/model/info" });
+    assert.deepEqual(res.json().experiment, {
+      name: "swap-test",
+      treatment_version: "2.0.0",
+      treatment_percent: 50,
+      assignment_key: "header:x-user-id",
+    });
+  });
+
   it("keeps a user on one variant across requests", async () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => predict(s, "user-7")));
     assert.equal(new Set(answers.map((a) => a.body.variant)).size, 1);
@@ -119,6 +129,18 @@ describe("experiment serving (control 1.0.0 + treatment 2.0.0 in one server)", (
       );
       const ok = await postJson(body.server.app, "/predict", { features: [2, 1], user_id: 12345 });
       assert.equal(ok.body.variant, assignVariant("swap-test", "12345", 50));
+      // OIP carries extra fields in parameters: the key is read there too.
+      const users = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"];
+      for (const user of users) {
+        const oip = await postJson(body.server.app, "/v2/models/test-model/infer", {
+          parameters: { user_id: user },
+          inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [2, 1] }],
+        });
+        assert.equal(
+          (oip.body.parameters as Record<string, unknown>).variant,
+          assignVariant("swap-test", user, 50),
+        );
+      }
     } finally {
       await body.close();
     }

@@ -147,6 +147,7 @@ export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { s
           : {}),
       },
       seed_api: seed,
+      ...(service.experiment ? { experiment: service.experiment.describe() } : {}),
     };
   });
 };
