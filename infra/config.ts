@@ -632,19 +632,25 @@ function coerceStringList(key: string, v: unknown): string[] {
   return value as string[];
 }
 
-function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+/** An object value (JSON when set as one string) with only `fields`, or an issue naming the key. */
+function coerceObject(key: string, v: unknown, fields: readonly string[]): Record<string, unknown> {
   const value = parseJsonIfString(key, v, "an object");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${COLOR_FIELDS.join(", ")}}, got ${show(v)}`);
+    throw new CoercionError(`${key} must be an object {${fields.join(", ")}}, got ${show(v)}`);
   }
   const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(COLOR_FIELDS as readonly string[]).includes(f));
+  const unknownFields = Object.keys(obj).filter((f) => !fields.includes(f));
   if (unknownFields.length > 0) {
     throw new CoercionError(
       `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${COLOR_FIELDS.join(", ")}`,
+        `allowed: ${fields.join(", ")}`,
     );
   }
+  return obj;
+}
+
+function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+  const obj = coerceObject(key, v, COLOR_FIELDS);
   // Fields not set keep their defaults: `pulumi config set --path green.modelVersion 1.1.0`
   // creates an object with just that field.
   const text = (field: "modelVersion" | "image"): string =>
@@ -666,18 +672,7 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
 
 /** `<color>.experiment`: name, treatmentVersion and treatmentPercent required; assignmentKey defaults. */
 function coerceExperiment(key: string, v: unknown): ExperimentSpec {
-  const value = parseJsonIfString(key, v, "an object");
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${EXPERIMENT_FIELDS.join(", ")}}, got ${show(v)}`);
-  }
-  const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(EXPERIMENT_FIELDS as readonly string[]).includes(f));
-  if (unknownFields.length > 0) {
-    throw new CoercionError(
-      `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${EXPERIMENT_FIELDS.join(", ")}`,
-    );
-  }
+  const obj = coerceObject(key, v, EXPERIMENT_FIELDS);
   const missing = (["name", "treatmentVersion", "treatmentPercent"] as const).filter(
     (f) => obj[f] === undefined,
   );

@@ -84,6 +84,27 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestS
 }
 
 /**
+ * Puts s3rver's credentials into `process.env` (the SDK's default credential chain, as CLIs in
+ * this process use it, reads them there); the returned function restores what was there.
+ */
+export function useS3rverCredentials(): () => void {
+  const saved = {
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+  };
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  });
+  return () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
+
+/**
  * `If-None-Match: *` on a PUT of an existing key -> 412 PreconditionFailed, as S3 answers.
  * Conditional PUTs to one key are serialized (check, then write) so two racing writers cannot
  * both succeed, which is the guarantee S3 gives.

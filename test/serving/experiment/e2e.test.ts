@@ -8,11 +8,9 @@ import assert from "node:assert/strict";
 import { assignVariant } from "../../../serving/src/experiment/assignment";
 import { runExperimentCli } from "../../../serving/cli/experiment";
 import type { Analysis } from "../../../serving/cli/experiment/analysis";
-import { softmaxClassifier } from "../../../serving/tools/models";
-import { writeModelVersion } from "../../../serving/tools/modelRepository";
-import { startS3Server, type S3TestServer } from "../../support/s3Server";
-import { tempDir } from "../helpers";
-import { startMain, waitReady, type Child } from "../mainProcess";
+import { mulberry32, softmaxClassifier } from "../../../serving/tools/models";
+import { startS3Server, useS3rverCredentials, type S3TestServer } from "../../support/s3Server";
+import { startExperimentProcess } from "./support";
 
 const BUCKET = "models-bucket";
 /** Control: class 1 only when x1 > x0 + 0.125 (a biased boundary); the truth's boundary is x1 > x0. */
@@ -34,18 +32,6 @@ const TREATMENT = softmaxClassifier({
   labels: ["0", "1"],
 });
 
-/** mulberry32: a small seeded PRNG, so the dataset (and so every count below) is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface User {
   readonly id: string;
   readonly features: [number, number];
@@ -58,7 +44,7 @@ interface User {
  * multiple of 1/64, never 0 or 0.125), so float32 inference and the float64 expectation agree.
  */
 function dataset(n: number, seed: number): User[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed); // seeded: the dataset, and so every count below, is reproducible
   return Array.from({ length: n }, (_, i) => {
     const x0 = Math.floor(rand() * 32) / 32;
     const x1 = Math.floor(rand() * 32) / 32 + 1 / 64;
@@ -72,25 +58,15 @@ const expectedPrediction = (variant: string, [x0, x1]: readonly number[]) =>
 
 /** Runs the experiment with `users` against a fresh server process; returns `analyze --json`'s output. */
 async function runExperiment(s3: S3TestServer, name: string, users: readonly User[]): Promise<Analysis> {
-  const { dir: root, cleanup } = await tempDir("experiment-e2e-");
-  let child: Child | undefined;
+  const server = await startExperimentProcess({
+    s3,
+    bucket: BUCKET,
+    name,
+    control: CONTROL,
+    treatment: TREATMENT,
+  });
   try {
-    await writeModelVersion({ root, name: "churn", version: "1.0.0", model: CONTROL });
-    await writeModelVersion({ root, name: "churn", version: "1.1.0", model: TREATMENT });
-    child = startMain({
-      ...s3.env(),
-      MODEL_ROOT: root,
-      MODEL_NAME: "churn",
-      MODEL_VERSION: "1.0.0",
-      DRAIN_DELAY_SECONDS: "0",
-      EXPERIMENT_NAME: name,
-      EXPERIMENT_TREATMENT_VERSION: "1.1.0",
-      EXPERIMENT_TREATMENT_PERCENT: "50",
-      EXPERIMENT_ASSIGNMENT_KEY: "header:X-User-Id",
-      EXPERIMENT_RECORDS_URI: `s3://${BUCKET}/experiments/${name}/`,
-    });
-    const url = await child.url;
-    await waitReady(url);
+    const { child, url } = server;
     const outcomes: Array<Record<string, unknown>> = [];
     // 8 users at a time, as independent clients would be.
     for (let i = 0; i < users.length; i += 8) {
@@ -149,8 +125,7 @@ async function runExperiment(s3: S3TestServer, name: string, users: readonly Use
     assert.equal(code, 0, out);
     return JSON.parse(out) as Analysis;
   } finally {
-    if (child && child.process.exitCode === null) child.process.kill("SIGKILL");
-    await cleanup();
+    await server.close();
   }
 }
 
@@ -171,17 +146,13 @@ function expectedAccuracy(name: string, users: readonly User[]) {
 describe("experiment end to end (server process, s3rver, analyze CLI)", function () {
   this.timeout(180_000);
   let s3: S3TestServer;
-  const savedEnv = { ...process.env };
+  let restoreEnv: () => void = () => undefined;
   before(async () => {
     s3 = await startS3Server({ buckets: [BUCKET] });
-    // The SDK's default credential chain (the CLI's) reads credentials from the process environment.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" });
+    restoreEnv = useS3rverCredentials(); // the analyze CLI runs in this process
   });
   after(async () => {
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-      if (savedEnv[key] === undefined) delete process.env[key];
-      else process.env[key] = savedEnv[key];
-    }
+    restoreEnv();
     await s3?.stop();
   });
 

@@ -9,11 +9,8 @@ import { keyHash } from "../../../serving/src/experiment/assignment";
 import { readRecords } from "../../../serving/src/experiment/readRecords";
 import { S3RecordSink } from "../../../serving/src/experiment/s3RecordSink";
 import { RecordBuffer } from "../../../serving/src/experiment/recordBuffer";
-import { writeModelVersion } from "../../../serving/tools/modelRepository";
 import { startS3Server, type S3TestServer } from "../../support/s3Server";
-import { tempDir } from "../helpers";
-import { startMain, waitReady, type Child } from "../mainProcess";
-import { CONTROL_MODEL, TREATMENT_MODEL } from "./support";
+import { CONTROL_MODEL, startExperimentProcess, TREATMENT_MODEL } from "./support";
 
 const BUCKET = "models-bucket";
 
@@ -50,28 +47,21 @@ describe("experiment records in S3 (s3rver on loopback)", function () {
   });
 
   it("a server process answers predictions and outcomes, and on SIGTERM writes every buffered record before exiting 0", async () => {
-    const { dir: root, cleanup } = await tempDir("experiment-s3-");
-    let child: Child | undefined;
-    try {
-      await writeModelVersion({ root, name: "test-model", version: "1.0.0", model: CONTROL_MODEL });
-      await writeModelVersion({ root, name: "test-model", version: "2.0.0", model: TREATMENT_MODEL });
-      child = startMain({
-        ...s3.env(),
-        MODEL_ROOT: root,
-        MODEL_NAME: "test-model",
-        MODEL_VERSION: "1.0.0",
+    const server = await startExperimentProcess({
+      s3,
+      bucket: BUCKET,
+      name: "sigterm-test",
+      control: CONTROL_MODEL,
+      treatment: TREATMENT_MODEL,
+      // Nothing is written before the drain: the flush at SIGTERM is what the test sees.
+      env: {
         DRAIN_DELAY_SECONDS: "0.2",
-        EXPERIMENT_NAME: "sigterm-test",
-        EXPERIMENT_TREATMENT_VERSION: "2.0.0",
-        EXPERIMENT_TREATMENT_PERCENT: "50",
-        EXPERIMENT_ASSIGNMENT_KEY: "header:X-User-Id",
-        EXPERIMENT_RECORDS_URI: `s3://${BUCKET}/experiments/sigterm-test/`,
-        // Nothing is written before the drain: the flush at SIGTERM is what the test sees.
         EXPERIMENT_FLUSH_INTERVAL_MS: "600000",
         EXPERIMENT_RECORD_BATCH: "100000",
-      });
-      const url = await child.url;
-      await waitReady(url);
+      },
+    });
+    try {
+      const { child, url } = server;
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) {
         const res = await fetch(`${url}/predict`, {
@@ -116,8 +106,7 @@ describe("experiment records in S3 (s3rver on loopback)", function () {
         "the drain says how many records it writes",
       );
     } finally {
-      if (child && child.process.exitCode === null) child.process.kill("SIGKILL");
-      await cleanup();
+      await server.close();
     }
   });
 });

@@ -9,7 +9,9 @@ import { loadConfig } from "../../../serving/src/config";
 import { startServer, type ServerHandle } from "../../../serving/src/server";
 import { softmaxClassifier, type BuiltModel } from "../../../serving/tools/models";
 import { writeModelVersion } from "../../../serving/tools/modelRepository";
+import type { S3TestServer } from "../../support/s3Server";
 import { IDENTITY_CLASSIFIER, tempDir } from "../helpers";
+import { startMain, waitReady, type Child } from "../mainProcess";
 
 /** The control of the tests: label = argmax(x0, x1) ("stay" when x0 > x1). */
 export const CONTROL_MODEL = IDENTITY_CLASSIFIER;
@@ -85,4 +87,57 @@ export async function startExperimentServer(
       await temp?.cleanup();
     },
   };
+}
+
+export interface ExperimentProcess {
+  readonly child: Child;
+  /** `http://127.0.0.1:<port>`, ready. */
+  readonly url: string;
+  /** Kills the process if it still runs and removes its model repository. */
+  close(): Promise<void>;
+}
+
+/**
+ * The real entry point as a child process running experiment `name` (treatment share 50%, key
+ * header X-User-Id) over two versions of "churn" in a temporary repository, writing its records
+ * to `s3://<bucket>/experiments/<name>/` of the given S3 server.
+ */
+export async function startExperimentProcess(args: {
+  readonly s3: S3TestServer;
+  readonly bucket: string;
+  readonly name: string;
+  readonly control: BuiltModel;
+  readonly treatment: BuiltModel;
+  /** Extra or overriding environment variables. */
+  readonly env?: Record<string, string>;
+}): Promise<ExperimentProcess> {
+  const { dir: root, cleanup } = await tempDir("experiment-process-");
+  let child: Child | undefined;
+  const close = async () => {
+    if (child && child.process.exitCode === null) child.process.kill("SIGKILL");
+    await cleanup();
+  };
+  try {
+    await writeModelVersion({ root, name: "churn", version: "1.0.0", model: args.control });
+    await writeModelVersion({ root, name: "churn", version: "1.1.0", model: args.treatment });
+    child = startMain({
+      ...args.s3.env(),
+      MODEL_ROOT: root,
+      MODEL_NAME: "churn",
+      MODEL_VERSION: "1.0.0",
+      DRAIN_DELAY_SECONDS: "0",
+      EXPERIMENT_NAME: args.name,
+      EXPERIMENT_TREATMENT_VERSION: "1.1.0",
+      EXPERIMENT_TREATMENT_PERCENT: "50",
+      EXPERIMENT_ASSIGNMENT_KEY: "header:X-User-Id",
+      EXPERIMENT_RECORDS_URI: `s3://${args.bucket}/experiments/${args.name}/`,
+      ...args.env,
+    });
+    const url = await child.url;
+    await waitReady(url);
+    return { child, url, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
