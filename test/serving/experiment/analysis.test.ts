@@ -153,6 +153,27 @@ describe("experiment analysis", () => {
     assert.deepEqual([a.control.n, a.control.value], [2, 1]);
   });
 
+  it("scores each row of a batch prediction by its own outcome", () => {
+    const records: ExperimentRecord[] = [
+      {
+        kind: "prediction",
+        experiment: "x",
+        id: "b",
+        variant: "treatment",
+        model_version: "2",
+        assigned: true,
+        time: iso(T0),
+        predictions: [0, 1, 1],
+      },
+      { kind: "outcome", experiment: "x", prediction_id: "b", label: 0, time: iso(T0) },
+      { kind: "outcome", experiment: "x", prediction_id: "b", row: 1, label: 0, time: iso(T0) },
+      { kind: "outcome", experiment: "x", prediction_id: "b", row: 2, label: 1, time: iso(T0) },
+      { kind: "outcome", experiment: "x", prediction_id: "b", row: 3, label: 1, time: iso(T0) },
+    ];
+    const a = analyze("x", records, { minEffect: 0.1 });
+    assert.deepEqual([a.treatment.n, a.treatment.value, a.counts.unscorable], [3, 2 / 3, 1]);
+  });
+
   it("tests means with Welch's t-test, and honours --goal min", () => {
     const records: ExperimentRecord[] = [];
     const values = { control: [10, 12, 11, 13, 9, 10, 12, 11], treatment: [8, 9, 7, 8, 10, 9, 8, 7] };

@@ -56,6 +56,31 @@ describe("experiment serving (control 1.0.0 + treatment 2.0.0 in one server)", (
     });
   });
 
+  it("answers a batch from one variant and records each row's prediction under one id", async () => {
+    const user = USERS.find((u) => variantOf(u) === "treatment")!;
+    const res = await s.server.app.inject({
+      method: "POST",
+      url: "/predict/batch",
+      headers: { "content-type": "application/json", "x-user-id": user },
+      payload: JSON.stringify({
+        instances: [
+          [2, 1],
+          [1, 2],
+          [3, 0],
+        ],
+      }),
+    });
+    const body = res.json();
+    assert.equal(body.variant, "treatment");
+    assert.equal(body.model_version, "2.0.0");
+    // The swapped treatment: class 1 where x0 > x1.
+    assert.deepEqual(
+      body.predictions.map((p: { prediction: number }) => p.prediction),
+      [1, 0, 1],
+    );
+    assert.equal(body.prediction_id, res.headers["x-request-id"]);
+  });
+
   it("keeps a user on one variant across requests", async () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => predict(s, "user-7")));
     assert.equal(new Set(answers.map((a) => a.body.variant)).size, 1);
