@@ -1175,11 +1175,17 @@ export function coerceConfig(input: RawConfig): { config: StackConfig; issues: C
   for (const key of Object.keys(raw)) {
     if (key === "aws:region" || known.has(key)) continue;
     const hint = closestKey(key);
+    // A deeper path set without --path (`green.experiment.name`) is stored as a flat key.
+    const nested = /^(\w+)\.\w+\.\w+/.test(key) && known.has(key.split(".")[0]);
     issues.push({
       key,
       message:
         `unknown config key ${PROJECT_NAME}:${key}` +
-        (hint ? ` (did you mean ${hint}?)` : ` (known keys: ${[...known].join(", ")})`),
+        (nested
+          ? ` (a path into ${key.split(".")[0]}: \`pulumi config rm ${key}\` and use \`pulumi config set --path ${key} <value>\`)`
+          : hint
+            ? ` (did you mean ${hint}?)`
+            : ` (known keys: ${[...known].join(", ")})`),
     });
   }
 

@@ -210,6 +210,16 @@ describe("config: parseConfig defaults and coercion", () => {
     assert.deepEqual([typed.green.maxBatchSize, typed.green.maxBatchDelayMs], [32, 0]);
   });
 
+  it("says to use --path for an experiment field set as a flat key", () => {
+    assert.deepEqual(
+      errorOf({ ...BASE, "green.experiment.name": "ab" }).issues.map((i) => i.message),
+      [
+        "unknown config key onnx-eks-serving:green.experiment.name (a path into green: " +
+          "`pulumi config rm green.experiment.name` and use `pulumi config set --path green.experiment.name <value>`)",
+      ],
+    );
+  });
+
   it("parses a color's experiment from --path values, defaulting the assignment key to header:X-User-Id", () => {
     const cfg = parseConfig({
       ...BASE,
