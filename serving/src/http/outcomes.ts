@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { BadRequestError } from "../errors";
 import type { OutcomeInput } from "../experiment/records";
+import { MAX_KEY_LENGTH } from "../service/experiment";
 import type { ServedModels } from "../service/servedModels";
 import { describe, invalid, isObject } from "./validate";
 
@@ -93,8 +94,12 @@ export function parseOutcome(raw: unknown, at: string, experiment: string | unde
     if (raw.timestamp !== undefined) out.timestamp = parseTimestamp(field("timestamp"), raw.timestamp);
   } else {
     const key = typeof raw.key === "number" && Number.isSafeInteger(raw.key) ? String(raw.key) : raw.key;
-    if (typeof key !== "string" || key === "" || key.length > 256) {
-      invalid(field("key"), "the assignment key: a string of 1-256 characters or an integer", raw.key);
+    if (typeof key !== "string" || key === "" || key.length > MAX_KEY_LENGTH) {
+      invalid(
+        field("key"),
+        `the assignment key: a string of 1-${MAX_KEY_LENGTH} characters or an integer`,
+        raw.key,
+      );
     }
     out.key = key;
     if (raw.row !== undefined)

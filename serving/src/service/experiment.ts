@@ -42,7 +42,7 @@ export interface ExperimentOptions {
 }
 
 /** Longest assignment key accepted; longer ones are a client error, not a new user. */
-const MAX_KEY_LENGTH = 256;
+export const MAX_KEY_LENGTH = 256;
 
 export class Experiment {
   readonly name: string;

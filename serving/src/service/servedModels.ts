@@ -53,10 +53,11 @@ export class ServedModels {
   /** Why not ready (naming the variant in an experiment), or "ready". */
   get stateReason(): string {
     if (!this.experiment) return this.control.stateReason;
-    const notReady = [
+    const variants: Array<[string, ModelService]> = [
       ["control", this.control],
       ["treatment", this.experiment.treatment],
-    ].filter(([, s]) => !(s as ModelService).ready) as Array<[string, ModelService]>;
+    ];
+    const notReady = variants.filter(([, s]) => !s.ready);
     if (notReady.length === 0) return "ready";
     return notReady.map(([variant, s]) => `${variant}: ${s.stateReason}`).join("; ");
   }
