@@ -28,6 +28,8 @@ export interface Selection {
 const NO_RECORD = (): void => undefined;
 
 export class ServedModels {
+  private readonly plain = new WeakMap<LoadedModel, Selection>();
+
   constructor(
     /** The model (an experiment's control). */
     readonly control: ModelService,
@@ -111,7 +113,13 @@ export class ServedModels {
     const experiment = this.experiment;
     if (!experiment || version !== undefined) {
       const [service, model] = this.serviceOf(version);
-      return { model, infer: (feeds, outputs) => service.infer(feeds, outputs), record: NO_RECORD };
+      // One Selection per loaded model, not one per request: the hot path of every plain request.
+      let selection = this.plain.get(model);
+      if (!selection) {
+        selection = { model, infer: (feeds, outputs) => service.infer(feeds, outputs), record: NO_RECORD };
+        this.plain.set(model, selection);
+      }
+      return selection;
     }
     const control = this.loaded(this.control);
     const treatment = this.loaded(experiment.treatment);
