@@ -21,6 +21,11 @@ import {
   type InferenceThread,
 } from "../serving/src/config";
 import {
+  DEFAULT_ASSIGNMENT_KEY,
+  experimentSpecProblems,
+  type ExperimentSpec,
+} from "../serving/src/experiment/settings";
+import {
   CLUSTER_AUTOSCALER_IMAGE_TAGS,
   clusterAutoscalerImageTag,
   DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
@@ -75,6 +80,11 @@ export interface ColorConfig {
    * `max_queue_delay_microseconds`), 0-60000. Default 0: a batch starts as soon as the model is free.
    */
   readonly maxBatchDelayMs: number;
+  /**
+   * An A/B experiment on this color: its pods also load `treatmentVersion` and assign each
+   * request by a stable hash of (name, assignment key) (EXPERIMENT_* variables). Default: none.
+   */
+  readonly experiment?: ExperimentSpec;
 }
 
 /** The validated stack configuration. Field names are the config keys. */
@@ -497,14 +507,14 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     kind: "color",
     default: BLUE_DEFAULT,
     description:
-      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
+      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
   },
   {
     key: "green",
     kind: "color",
     default: GREEN_DEFAULT,
     description:
-      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
+      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
   },
   {
     key: "servingCpu",
@@ -628,7 +638,9 @@ const COLOR_FIELDS = [
   "accelerator",
   "maxBatchSize",
   "maxBatchDelayMs",
+  "experiment",
 ] as const;
+const EXPERIMENT_FIELDS = ["name", "treatmentVersion", "treatmentPercent", "assignmentKey"] as const;
 const ROLLOUT_FIELDS = Object.keys(DEFAULT_ROLLOUT_POLICY) as (keyof RolloutPolicy)[];
 /** Fields of the object-valued keys, for `pulumi config set <key>.<field>` without --path. */
 const OBJECT_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -750,18 +762,7 @@ function coerceNumber(key: string, v: unknown): number {
 }
 
 function coerceRollout(key: string, v: unknown): RolloutPolicy {
-  const value = parseJsonIfString(key, v, "an object");
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${ROLLOUT_FIELDS.join(", ")}}, got ${show(v)}`);
-  }
-  const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(ROLLOUT_FIELDS as string[]).includes(f));
-  if (unknownFields.length > 0) {
-    throw new CoercionError(
-      `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${ROLLOUT_FIELDS.join(", ")}`,
-    );
-  }
+  const obj = coerceObject(key, v, ROLLOUT_FIELDS);
   // A partial object keeps the defaults of the fields it leaves out (stack files written before
   // a field existed parse unchanged).
   const d = DEFAULT_ROLLOUT_POLICY;
@@ -785,19 +786,25 @@ function coerceRollout(key: string, v: unknown): RolloutPolicy {
   };
 }
 
-function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+/** An object value (JSON when set as one string) with only `fields`, or an issue naming the key. */
+function coerceObject(key: string, v: unknown, fields: readonly string[]): Record<string, unknown> {
   const value = parseJsonIfString(key, v, "an object");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${COLOR_FIELDS.join(", ")}}, got ${show(v)}`);
+    throw new CoercionError(`${key} must be an object {${fields.join(", ")}}, got ${show(v)}`);
   }
   const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(COLOR_FIELDS as readonly string[]).includes(f));
+  const unknownFields = Object.keys(obj).filter((f) => !fields.includes(f));
   if (unknownFields.length > 0) {
     throw new CoercionError(
       `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${COLOR_FIELDS.join(", ")}`,
+        `allowed: ${fields.join(", ")}`,
     );
   }
+  return obj;
+}
+
+function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+  const obj = coerceObject(key, v, COLOR_FIELDS);
   // Fields not set keep their defaults: `pulumi config set --path green.modelVersion 1.1.0`
   // creates an object with just that field.
   const text = (field: "modelVersion" | "image" | "accelerator"): string =>
@@ -812,6 +819,29 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
     accelerator: text("accelerator") as ColorConfig["accelerator"],
     maxBatchSize: integer("maxBatchSize"),
     maxBatchDelayMs: integer("maxBatchDelayMs"),
+    ...(obj.experiment !== undefined
+      ? { experiment: coerceExperiment(`${key}.experiment`, obj.experiment) }
+      : {}),
+  };
+}
+
+/** `<color>.experiment`: name, treatmentVersion and treatmentPercent required; assignmentKey defaults. */
+function coerceExperiment(key: string, v: unknown): ExperimentSpec {
+  const obj = coerceObject(key, v, EXPERIMENT_FIELDS);
+  const missing = (["name", "treatmentVersion", "treatmentPercent"] as const).filter(
+    (f) => obj[f] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new CoercionError(`${key} needs ${missing.map((f) => `${key}.${f}`).join(", ")} (got ${show(v)})`);
+  }
+  return {
+    name: coerceString(`${key}.name`, obj.name),
+    treatmentVersion: coerceString(`${key}.treatmentVersion`, obj.treatmentVersion),
+    treatmentPercent: coerceInteger(`${key}.treatmentPercent`, obj.treatmentPercent),
+    assignmentKey:
+      obj.assignmentKey === undefined
+        ? DEFAULT_ASSIGNMENT_KEY
+        : coerceString(`${key}.assignmentKey`, obj.assignmentKey),
   };
 }
 
@@ -943,7 +973,18 @@ function colorRules(color: Color): ConfigRule[] {
         message: (c) => `${color}.${field} must be an integer from ${min} to ${max}, got ${c[color][field]}`,
       };
     }),
+    {
+      key: `${color}.experiment`,
+      violated: (c) => experimentProblemsOf(c, color).length > 0,
+      message: (c) => experimentProblemsOf(c, color).join("; "),
+    },
   ];
+}
+
+/** Problems with a color's experiment (none without one). */
+function experimentProblemsOf(c: StackConfig, color: Color): string[] {
+  const e = c[color].experiment;
+  return e ? experimentSpecProblems(`${color}.experiment`, e, c[color].modelVersion) : [];
 }
 
 /** Most steps a rollout may take before the flip. */
@@ -1313,11 +1354,17 @@ export function coerceConfig(input: RawConfig): { config: StackConfig; issues: C
   for (const key of Object.keys(raw)) {
     if (key === "aws:region" || known.has(key)) continue;
     const hint = closestKey(key);
+    // A deeper path set without --path (`green.experiment.name`) is stored as a flat key.
+    const nested = /^(\w+)\.\w+\.\w+/.test(key) && known.has(key.split(".")[0]);
     issues.push({
       key,
       message:
         `unknown config key ${PROJECT_NAME}:${key}` +
-        (hint ? ` (did you mean ${hint}?)` : ` (known keys: ${[...known].join(", ")})`),
+        (nested
+          ? ` (a path into ${key.split(".")[0]}: \`pulumi config rm ${key}\` and use \`pulumi config set --path ${key} <value>\`)`
+          : hint
+            ? ` (did you mean ${hint}?)`
+            : ` (known keys: ${[...known].join(", ")})`),
     });
   }
 

@@ -333,6 +333,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         // log and the inference thread are the same for both.
         maxBatchSize: c.maxBatchSize,
         maxBatchDelayMs: c.maxBatchDelayMs,
+        ...(c.experiment ? { experiment: c.experiment } : {}),
         accessLog: cfg.servingAccessLog,
         inferenceThread: cfg.servingInferenceThread,
         // The controller's CRDs and webhooks exist before a binding is created.
@@ -344,6 +345,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
           ...servingNodeDependencies,
           ...servingIdentity.permissions,
           ...modelObjectsFor(c.modelVersion),
+          ...(c.experiment ? modelObjectsFor(c.experiment.treatmentVersion) : []),
         ],
       },
       { provider: cluster.provider },

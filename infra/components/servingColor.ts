@@ -9,6 +9,11 @@ import {
   type AccessLogPolicy,
   type InferenceThread,
 } from "../../serving/src/config";
+import {
+  experimentPrefix,
+  experimentSpecProblems,
+  type ExperimentSpec,
+} from "../../serving/src/experiment/settings";
 import { versionPrefix } from "../../serving/src/model/manifest";
 import { providersFor } from "../../serving/src/runtime/providers";
 import {
@@ -107,6 +112,12 @@ export interface ServingColorArgs {
   readonly accessLog?: AccessLogPolicy;
   /** Where the server runs `session.run` (INFERENCE_THREAD): "main" or "worker". Default: "main". */
   readonly inferenceThread?: InferenceThread;
+  /**
+   * An A/B experiment: the pods also load `treatmentVersion` (from the same bucket), assign each
+   * request by a stable hash of (name, assignment key), and write prediction and outcome records
+   * under `experiments/<name>/` of the model bucket. Needs `modelVersion`. Default: none.
+   */
+  readonly experiment?: ExperimentSpec;
   /** Value of app.kubernetes.io/part-of. Default: "onnx-eks-serving". */
   readonly partOf?: string;
   /**
@@ -170,9 +181,22 @@ export function servingColorArgProblems(args: ServingColorArgs): string[] {
   };
   oneOf("servingAccessLog", tuning.accessLog, ACCESS_LOG_POLICIES);
   oneOf("servingInferenceThread", tuning.inferenceThread, INFERENCE_THREADS);
+  if (args.experiment)
+    p.push(...experimentSpecProblems(`${c}.experiment`, args.experiment, args.modelVersion ?? ""));
   const util = args.targetCpuUtilizationPercent ?? 70;
   if (!int(util, 1, 100)) p.push(`targetCpuUtilizationPercent must be an integer from 1 to 100, got ${util}`);
   return p;
+}
+
+/** The server's EXPERIMENT_* variables for a color's experiment (records under `experiments/<name>/`). */
+function experimentEnv(e: ExperimentSpec, bucket: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
+  return [
+    { name: "EXPERIMENT_NAME", value: e.name },
+    { name: "EXPERIMENT_TREATMENT_VERSION", value: e.treatmentVersion },
+    { name: "EXPERIMENT_TREATMENT_PERCENT", value: String(e.treatmentPercent) },
+    { name: "EXPERIMENT_ASSIGNMENT_KEY", value: e.assignmentKey },
+    { name: "EXPERIMENT_RECORDS_URI", value: pulumi.interpolate`s3://${bucket}/${experimentPrefix(e.name)}` },
+  ];
 }
 
 /** INTRA_OP_THREADS from the CPU request, so onnxruntime does not spawn a thread per node core. */
@@ -297,6 +321,7 @@ export class ServingColor extends pulumi.ComponentResource {
             { name: "MODEL_VERSION", value: modelVersion },
           ]
         : []),
+      ...(args.experiment ? experimentEnv(args.experiment, args.modelBucketName) : []),
       { name: "MODEL_CACHE_DIR", value: MODEL_CACHE_DIR },
       { name: "EXECUTION_PROVIDERS", value: providersFor(gpu ? "gpu" : "cpu").join(",") },
       { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },

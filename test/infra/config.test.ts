@@ -231,6 +231,45 @@ describe("config: parseConfig defaults and coercion", () => {
     assert.deepEqual([typed.green.maxBatchSize, typed.green.maxBatchDelayMs], [32, 0]);
   });
 
+  it("says to use --path for an experiment field set as a flat key", () => {
+    assert.deepEqual(
+      errorOf({ ...BASE, "green.experiment.name": "ab" }).issues.map((i) => i.message),
+      [
+        "unknown config key onnx-eks-serving:green.experiment.name (a path into green: " +
+          "`pulumi config rm green.experiment.name` and use `pulumi config set --path green.experiment.name <value>`)",
+      ],
+    );
+  });
+
+  it("parses a color's experiment from --path values, defaulting the assignment key to header:X-User-Id", () => {
+    const cfg = parseConfig({
+      ...BASE,
+      green: {
+        modelVersion: "1.1.0",
+        experiment: { name: "ranker-v2", treatmentVersion: "1.2.0", treatmentPercent: "20" },
+      },
+    });
+    assert.deepEqual(cfg.green.experiment, {
+      name: "ranker-v2",
+      treatmentVersion: "1.2.0",
+      treatmentPercent: 20,
+      assignmentKey: "header:X-User-Id",
+    });
+    assert.equal(cfg.blue.experiment, undefined);
+    const json = parseConfig({
+      ...BASE,
+      blue: JSON.stringify({
+        experiment: {
+          name: "ab",
+          treatmentVersion: "1.1.0",
+          treatmentPercent: 50,
+          assignmentKey: "body:user_id",
+        },
+      }),
+    });
+    assert.equal(json.blue.experiment?.assignmentKey, "body:user_id");
+  });
+
   it("accepts the batching bounds: maxBatchSize 1 and 65536, maxBatchDelayMs 0 and 60000", () => {
     const low = parseConfig({ ...BASE, green: { maxBatchSize: 1, maxBatchDelayMs: 0 } });
     const high = parseConfig({ ...BASE, green: { maxBatchSize: "65536", maxBatchDelayMs: "60000" } });
@@ -706,14 +745,14 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "color field misspelled",
     { green: { modelVerison: "1.1.0" } },
     [
-      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs',
+      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs, experiment',
     ],
   ],
   [
     "batching field misspelled (Triton's spelling)",
     { blue: { max_batch_size: 64 } },
     [
-      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs',
+      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs, experiment',
     ],
   ],
   [
@@ -752,6 +791,53 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     [
       "blue.maxBatchSize must be an integer from 1 to 65536, got 0",
       "green.maxBatchDelayMs must be an integer from 0 to 60000, got 100000",
+    ],
+  ],
+  [
+    "an experiment with every field wrong",
+    {
+      green: {
+        modelVersion: "1.1.0",
+        experiment: {
+          name: "Ranker V2",
+          treatmentVersion: "v2",
+          treatmentPercent: 100,
+          assignmentKey: "X-User-Id",
+        },
+      },
+    },
+    [
+      'green.experiment.name must be 1-63 of [a-z0-9-] starting and ending alphanumeric, got "Ranker V2"; ' +
+        'green.experiment.treatmentVersion must be a semantic version such as 1.2.3, got "v2"; ' +
+        "green.experiment.treatmentPercent must be an integer from 1 to 99, got 100; " +
+        'green.experiment.assignmentKey must be "header:<name>" (e.g. header:X-User-Id) or "body:<field>" (e.g. body:user_id), got "X-User-Id"',
+    ],
+  ],
+  [
+    "an experiment whose treatment is the control, at 0%",
+    { blue: { experiment: { name: "ab", treatmentVersion: "1.0.0", treatmentPercent: 0 } } },
+    [
+      'blue.experiment.treatmentVersion must differ from the color\'s modelVersion "1.0.0", got "1.0.0"; ' +
+        "blue.experiment.treatmentPercent must be an integer from 1 to 99, got 0",
+    ],
+  ],
+  [
+    "an experiment on a color without a model version",
+    { green: { experiment: { name: "ab", treatmentVersion: "1.2.0", treatmentPercent: 10 } } },
+    ["green.experiment needs the color's modelVersion (the control) to be set"],
+  ],
+  [
+    "an experiment without its required fields",
+    { "green.experiment": { name: "ab" } },
+    [
+      'green.experiment needs green.experiment.treatmentVersion, green.experiment.treatmentPercent (got {"name":"ab"})',
+    ],
+  ],
+  [
+    "an experiment field misspelled",
+    { green: { experiment: { name: "ab", treatmentVersion: "1.2.0", treatmentPercent: 10, share: 10 } } },
+    [
+      'green.experiment has unknown field(s) "share"; allowed: name, treatmentVersion, treatmentPercent, assignmentKey',
     ],
   ],
   [

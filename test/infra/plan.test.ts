@@ -35,6 +35,7 @@ describe("plan: the property that matters (offline plans of config changes)", ()
   let newLiveVersion: PlanResult;
   let standbyBatchSize: PlanResult;
   let accessLog: PlanResult;
+  let experiment: PlanResult;
   before(async () => {
     flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: FLIP_READY });
     canary = await planChange("dev", { canaryPercent: "10" }, { baseOverrides: STAGED });
@@ -51,6 +52,55 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     );
     standbyBatchSize = await planChange("dev", { "green.maxBatchSize": 64 }, { baseOverrides: STAGED });
     accessLog = await planChange("dev", { servingAccessLog: "all" }, { baseOverrides: STAGED });
+    experiment = await planChange(
+      "dev",
+      {
+        "green.experiment.name": "ranker-v2",
+        "green.experiment.treatmentVersion": "1.2.0",
+        "green.experiment.treatmentPercent": 20,
+        "green.experiment.assignmentKey": "body:user_id",
+      },
+      { baseOverrides: STAGED },
+    );
+  });
+
+  it("adding an experiment to green changes only green's Deployment: the EXPERIMENT_* variables", () => {
+    const bucket = experiment.before.outputs.modelBucketName;
+    assert.deepEqual(touched(experiment), [`~ ${DEPLOYMENT} serving-green`]);
+    assert.deepEqual(changesOf(experiment, DEPLOYMENT, "serving-green"), [
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_NAME]`,
+        undefined,
+        { name: "EXPERIMENT_NAME", value: "ranker-v2" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_TREATMENT_VERSION]`,
+        undefined,
+        { name: "EXPERIMENT_TREATMENT_VERSION", value: "1.2.0" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_TREATMENT_PERCENT]`,
+        undefined,
+        { name: "EXPERIMENT_TREATMENT_PERCENT", value: "20" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_ASSIGNMENT_KEY]`,
+        undefined,
+        { name: "EXPERIMENT_ASSIGNMENT_KEY", value: "body:user_id" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_RECORDS_URI]`,
+        undefined,
+        { name: "EXPERIMENT_RECORDS_URI", value: `s3://${bucket}/experiments/ranker-v2/` },
+      ],
+    ]);
+    assert.deepEqual(experiment.outputs, []);
+    assert.deepEqual(experiment.warnings, []);
   });
 
   it("flipping activeColor changes only the weighted and preview listener rules", () => {

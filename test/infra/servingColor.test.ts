@@ -569,6 +569,26 @@ describe("servingColor: argument checks and helpers (no mocks)", () => {
     ]);
   });
 
+  it("an experiment is checked with the stack config's rules, naming the color's keys", () => {
+    const experiment = {
+      name: "ranker-v2",
+      treatmentVersion: "1.2.0",
+      treatmentPercent: 20,
+      assignmentKey: "body:user_id",
+    };
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, experiment }), []);
+    assert.deepEqual(
+      servingColorArgProblems({
+        ...ARGS,
+        experiment: { ...experiment, treatmentVersion: ARGS.modelVersion!, treatmentPercent: 100 },
+      }),
+      [
+        `green.experiment.treatmentVersion must differ from the color's modelVersion "${ARGS.modelVersion}", got "${ARGS.modelVersion}"`,
+        "green.experiment.treatmentPercent must be an integer from 1 to 99, got 100",
+      ],
+    );
+  });
+
   it("an unknown access-log policy or inference thread is refused naming the config key", () => {
     assert.deepEqual(
       servingColorArgProblems({
