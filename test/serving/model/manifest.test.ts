@@ -102,6 +102,24 @@ describe("model manifest", () => {
     );
   });
 
+  it("keeps the accelerator a model pays off on, and refuses any other value", () => {
+    for (const accelerator of ["gpu", "cpu"]) {
+      assert.deepEqual(parseManifest({ ...valid, accelerator }), { ...valid, accelerator });
+    }
+    assert.equal(Object.hasOwn(parseManifest(valid), "accelerator"), false);
+    for (const [accelerator, shown] of [
+      ["GPU", '"GPU"'],
+      ["", '""'],
+      [null, "null"],
+      [1, "1"],
+    ] as const) {
+      throwsManifestError(
+        () => parseManifest({ ...valid, accelerator }),
+        `manifest field "accelerator" must be one of "gpu", "cpu", got ${shown}`,
+      );
+    }
+  });
+
   it("keeps a golden set entry, and parses the same without one", () => {
     const golden = { file: "golden.jsonl", sha256: "b".repeat(64), cases: 1000 };
     assert.deepEqual(parseManifest({ ...valid, golden }), { ...valid, golden });
