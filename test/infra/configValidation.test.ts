@@ -14,7 +14,8 @@ import { DEFAULT_ROLLOUT_POLICY } from "../../infra/rollout/policy";
 /** Boundaries, coercion edge cases and hints of config validation (config.test.ts has the rule table). */
 const BASE: RawConfig = { "aws:region": "us-west-2" };
 const KNOWN_KEYS = CONFIG_SCHEMA.map((s) => s.key).join(", ");
-const COLOR_OBJECT = "{modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs}";
+const COLOR_OBJECT =
+  "{modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs, experiment}";
 
 function issuesOf(raw: RawConfig): string[] {
   try {
@@ -138,7 +139,7 @@ describe("config: validation edges", () => {
     [
       "two unknown fields",
       { replica: 1, version: "1.0.0" },
-      'green has unknown field(s) "replica", "version"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+      `green has unknown field(s) "replica", "version"; allowed: ${COLOR_OBJECT.slice(1, -1)}`,
     ],
     ["a modelVersion that is an object", { modelVersion: {} }, "green.modelVersion must be a string, got {}"],
   ];
