@@ -27,6 +27,13 @@ export const BATCHING_LIMITS = {
   maxBatchDelayMs: { min: 0, max: 60_000, default: 0 },
 } as const;
 
+/**
+ * Largest BODY_LIMIT_BYTES accepted: a body is held as text, parsed to JS values and turned into
+ * tensors at once, so a few times its size sits on the heap; 64 MiB keeps that well inside
+ * Node's default heap, where a 200 MB body exhausted it.
+ */
+export const MAX_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** Where `session.run` executes: on the event-loop thread, or in a worker thread. */
 export const INFERENCE_THREADS = ["main", "worker"] as const;
 export type InferenceThread = (typeof INFERENCE_THREADS)[number];
@@ -88,8 +95,26 @@ export interface ServerConfig {
   readonly maxQueueSize: number;
   /** Per-request deadline, queueing included, in ms; beyond it the answer is 504. Default: 10000. */
   readonly requestTimeoutMs: number;
-  /** Largest accepted request body in bytes (413 beyond). Default: 1048576. */
+  /**
+   * Largest accepted request body in bytes (413 beyond), at most {@link MAX_BODY_LIMIT_BYTES}.
+   * Default: 1048576.
+   */
   readonly bodyLimitBytes: number;
+  /**
+   * Most rows (dimension 0) one inference request may carry (413 beyond); requests above
+   * `maxBatchSize` rows run in chunks of it. Default: 4096.
+   */
+  readonly maxRowsPerRequest: number;
+  /**
+   * Longest a client may take to send a request's headers, in ms (408 beyond), counted from the
+   * request's first byte: an idle kept-alive connection is not a slow request. Default: 10000.
+   */
+  readonly headersTimeoutMs: number;
+  /**
+   * Longest a client may take to send a whole request, headers and body, in ms (408 beyond); the
+   * time to answer it is REQUEST_TIMEOUT_MS's. Default: 30000.
+   */
+  readonly bodyTimeoutMs: number;
   /** Seconds between SIGTERM (readiness 503) and closing the listener. Default: 5. */
   readonly drainDelaySeconds: number;
   /** Seconds from SIGTERM to a forced exit. Default: 30. */
@@ -172,7 +197,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ),
     maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
     requestTimeoutMs: read("REQUEST_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
-    bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, 1024 * 1024 * 1024)),
+    bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, MAX_BODY_LIMIT_BYTES)),
+    maxRowsPerRequest: read("MAX_ROWS_PER_REQUEST", 4096, int(1, 1_000_000)),
+    headersTimeoutMs: read("HEADERS_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
+    bodyTimeoutMs: read("BODY_TIMEOUT_MS", 30_000, int(1, 3_600_000)),
     drainDelaySeconds: read("DRAIN_DELAY_SECONDS", 5, seconds(3600)),
     shutdownTimeoutSeconds: read("SHUTDOWN_TIMEOUT_SECONDS", 30, seconds(3600)),
     ...optional(
@@ -180,10 +208,24 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       read<InferenceThread | undefined>("INFERENCE_THREAD", undefined, oneOf(INFERENCE_THREADS)),
     ),
   };
-  if (problems.length === 0 && config.shutdownTimeoutSeconds <= config.drainDelaySeconds) {
+  // After the drain delay, a request accepted just before the listener closed may take up to
+  // REQUEST_TIMEOUT_MS; a shutdown deadline shorter than both cuts such requests off mid-answer.
+  const drainAndAnswer = config.drainDelaySeconds + config.requestTimeoutMs / 1000;
+  if (problems.length === 0 && config.shutdownTimeoutSeconds <= drainAndAnswer) {
     problems.push(
       `SHUTDOWN_TIMEOUT_SECONDS (${config.shutdownTimeoutSeconds}) must be greater than DRAIN_DELAY_SECONDS ` +
-        `(${config.drainDelaySeconds}), or in-flight requests get no time to finish`,
+        `(${config.drainDelaySeconds}) + REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms) = ${drainAndAnswer} s, ` +
+        `or requests still queued when the deadline hits lose their connection unanswered`,
+    );
+  }
+  if (problems.length === 0 && config.bodyTimeoutMs < config.headersTimeoutMs) {
+    problems.push(
+      `BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least HEADERS_TIMEOUT_MS (${config.headersTimeoutMs})`,
+    );
+  }
+  if (problems.length === 0 && config.maxRowsPerRequest < config.maxBatchSize) {
+    problems.push(
+      `MAX_ROWS_PER_REQUEST (${config.maxRowsPerRequest}) must be at least MAX_BATCH_SIZE (${config.maxBatchSize})`,
     );
   }
   if (problems.length > 0) {

@@ -116,7 +116,11 @@ export async function startServer(
         interOpThreads: config.interOpThreads,
         logger,
       }),
-    batching: { ...batching, timeoutMs: config.requestTimeoutMs },
+    batching: {
+      ...batching,
+      timeoutMs: config.requestTimeoutMs,
+      maxRowsPerRequest: config.maxRowsPerRequest,
+    },
     metrics,
     logger,
   });
@@ -126,6 +130,8 @@ export async function startServer(
     logger,
     accessLog: config.accessLog,
     bodyLimitBytes: config.bodyLimitBytes,
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
     batching,
   });
   const url = await app.listen({ port: config.port, host: config.host });

@@ -27,6 +27,9 @@ describe("server config", () => {
       maxQueueSize: 1024,
       requestTimeoutMs: 10_000,
       bodyLimitBytes: 1_048_576,
+      maxRowsPerRequest: 4096,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
       drainDelaySeconds: 5,
       shutdownTimeoutSeconds: 30,
     });
@@ -61,6 +64,7 @@ describe("server config", () => {
       MAX_QUEUE_SIZE: "10",
       REQUEST_TIMEOUT_MS: "500",
       BODY_LIMIT_BYTES: "2048",
+      MAX_ROWS_PER_REQUEST: "100",
       DRAIN_DELAY_SECONDS: "0.5",
       SHUTDOWN_TIMEOUT_SECONDS: "20",
     });
@@ -71,6 +75,7 @@ describe("server config", () => {
     assert.deepEqual(config.executionProviders, ["cuda", "cpu"]);
     assert.equal(config.accessLog, "all");
     assert.equal(config.maxBatchDelayMs, 5);
+    assert.equal(config.maxRowsPerRequest, 100);
     assert.equal(config.drainDelaySeconds, 0.5);
     assert.ok(Object.isFrozen(config));
   });
@@ -126,7 +131,27 @@ describe("server config", () => {
     [
       "a tiny body limit",
       { BODY_LIMIT_BYTES: "10" },
-      "BODY_LIMIT_BYTES: expected an integer from 1024 to 1073741824, got 10",
+      "BODY_LIMIT_BYTES: expected an integer from 1024 to 67108864, got 10",
+    ],
+    [
+      "a body limit beyond what the process can parse and answer",
+      { BODY_LIMIT_BYTES: String(300 * 1024 * 1024) },
+      "BODY_LIMIT_BYTES: expected an integer from 1024 to 67108864, got 314572800",
+    ],
+    [
+      "a body timeout shorter than the headers timeout",
+      { HEADERS_TIMEOUT_MS: "20000", BODY_TIMEOUT_MS: "5000" },
+      "BODY_TIMEOUT_MS (5000) must be at least HEADERS_TIMEOUT_MS (20000)",
+    ],
+    [
+      "zero rows per request",
+      { MAX_ROWS_PER_REQUEST: "0" },
+      "MAX_ROWS_PER_REQUEST: expected an integer from 1 to 1000000, got 0",
+    ],
+    [
+      "fewer rows per request than a batch",
+      { MAX_ROWS_PER_REQUEST: "16", MAX_BATCH_SIZE: "32" },
+      "MAX_ROWS_PER_REQUEST (16) must be at least MAX_BATCH_SIZE (32)",
     ],
     [
       "a negative drain delay",
@@ -147,6 +172,11 @@ describe("server config", () => {
       "a shutdown timeout not above the drain delay",
       { DRAIN_DELAY_SECONDS: "30", SHUTDOWN_TIMEOUT_SECONDS: "30" },
       "SHUTDOWN_TIMEOUT_SECONDS (30) must be greater than DRAIN_DELAY_SECONDS (30)",
+    ],
+    [
+      "a shutdown timeout not above the drain delay plus the request timeout",
+      { DRAIN_DELAY_SECONDS: "5", REQUEST_TIMEOUT_MS: "10000", SHUTDOWN_TIMEOUT_SECONDS: "15" },
+      "SHUTDOWN_TIMEOUT_SECONDS (15) must be greater than DRAIN_DELAY_SECONDS (5) + REQUEST_TIMEOUT_MS (10000 ms) = 15 s",
     ],
   ];
   for (const [what, env, message] of bad) {
