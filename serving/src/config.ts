@@ -5,7 +5,9 @@
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { versionFromPath } from "./model/createModelStore";
 import { validateModelName, validateModelVersion } from "./model/manifest";
+import { DEFAULT_S3_CALL_LIMITS, s3CallLimitsFromEnv, type S3CallLimits } from "./model/s3Limits";
 import { parseExecutionProviders, type ExecutionProvider } from "./runtime/providers";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -55,6 +57,11 @@ export interface ModelLocation {
   readonly version: string;
   /** Where remote models are downloaded to. Default: `<os tmpdir>/model-cache`. */
   readonly cacheDir: string;
+  /**
+   * Timeouts and attempts of S3 calls (S3_CONNECT_TIMEOUT_MS, S3_SOCKET_TIMEOUT_MS,
+   * AWS_MAX_ATTEMPTS). Default: 5000 ms, 30000 ms, 3.
+   */
+  readonly s3?: S3CallLimits;
 }
 
 export interface ServerConfig {
@@ -176,6 +183,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       name: read("MODEL_NAME", "churn", validateModelName),
       version: read("MODEL_VERSION", "1.0.0", validateModelVersion),
       cacheDir: read("MODEL_CACHE_DIR", join(tmpdir(), "model-cache"), (raw) => resolve(raw)),
+      s3: s3Limits(env, problems),
     },
     executionProviders: read(
       "EXECUTION_PROVIDERS",
@@ -234,6 +242,15 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   return Object.freeze(config);
 }
 
+function s3Limits(env: Env, problems: string[]): S3CallLimits {
+  try {
+    return s3CallLimitsFromEnv(env);
+  } catch (err) {
+    problems.push((err as Error).message);
+    return DEFAULT_S3_CALL_LIMITS;
+  }
+}
+
 /** `{ [key]: value }`, or nothing when the value is unset (keeps unset optional keys absent). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -249,7 +266,16 @@ function parseModelUri(raw: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !raw.startsWith("file://")) {
     throw new Error(`expected an s3:// URI or a local directory, got ${JSON.stringify(raw)}`);
   }
-  return resolve(raw.startsWith("file://") ? new URL(raw).pathname : raw);
+  const dir = resolve(raw.startsWith("file://") ? new URL(raw).pathname : raw);
+  try {
+    versionFromPath(dir);
+  } catch (err) {
+    throw new Error(
+      `a local MODEL_URI must be a version directory .../<name>/<version>/ (its manifest must name that ` +
+        `model and version), got ${JSON.stringify(raw)}: ${(err as Error).message}`,
+    );
+  }
+  return dir;
 }
 
 /**

@@ -18,6 +18,7 @@ describe("server config", () => {
         name: "churn",
         version: "1.0.0",
         cacheDir: join(tmpdir(), "model-cache"),
+        s3: { connectTimeoutMs: 5000, socketTimeoutMs: 30_000, maxAttempts: 3 },
       },
       executionProviders: ["cpu"],
       intraOpThreads: 0,
@@ -162,6 +163,16 @@ describe("server config", () => {
       "an unsupported URI scheme",
       { MODEL_URI: "gs://bucket/models/x/1.0.0/" },
       "MODEL_URI: expected an s3:// URI or a local directory",
+    ],
+    [
+      "a local MODEL_URI that is not a <name>/<version> directory",
+      { MODEL_URI: "/srv/models/latest" },
+      "MODEL_URI: a local MODEL_URI must be a version directory .../<name>/<version>/",
+    ],
+    [
+      "an S3 timeout that is not a number",
+      { S3_SOCKET_TIMEOUT_MS: "soon" },
+      'S3_SOCKET_TIMEOUT_MS: expected an integer from 1 to 3600000, got "soon"',
     ],
     [
       "an s3 URI without a key",
