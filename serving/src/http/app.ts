@@ -65,8 +65,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const incoming = req.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
-    // Requests that arrive on kept-alive connections after close() get 503 + Connection: close.
-    return503OnClosing: true,
+    // A request that still arrives on a kept-alive connection after close() is answered, not
+    // refused: the server can still serve it, and it carries Connection: close (connectionDrain).
+    return503OnClosing: false,
     // Longer than the ALB's 60 s idle timeout, so the load balancer, not the server, closes idle
     // connections (the other way round races and surfaces as 502s).
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
