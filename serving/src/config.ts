@@ -122,6 +122,12 @@ export interface ServerConfig {
    * time to answer it is REQUEST_TIMEOUT_MS's. Default: 30000.
    */
   readonly bodyTimeoutMs: number;
+  /**
+   * While the queue is full, a connection just refused (503) is not read again for up to this
+   * many ms, so clients that ask again at once cannot crowd out the batches; 0 = off.
+   * Default: 1000 (the Retry-After of the 503).
+   */
+  readonly shedPauseMs: number;
   /** Seconds between SIGTERM (readiness 503) and closing the listener. Default: 5. */
   readonly drainDelaySeconds: number;
   /** Seconds from SIGTERM to a forced exit. Default: 30. */
@@ -209,6 +215,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxRowsPerRequest: read("MAX_ROWS_PER_REQUEST", 4096, int(1, 1_000_000)),
     headersTimeoutMs: read("HEADERS_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
     bodyTimeoutMs: read("BODY_TIMEOUT_MS", 30_000, int(1, 3_600_000)),
+    shedPauseMs: read("SHED_PAUSE_MS", 1000, int(0, 10_000)),
     drainDelaySeconds: read("DRAIN_DELAY_SECONDS", 5, seconds(3600)),
     shutdownTimeoutSeconds: read("SHUTDOWN_TIMEOUT_SECONDS", 30, seconds(3600)),
     ...optional(

@@ -132,6 +132,7 @@ export async function startServer(
     bodyLimitBytes: config.bodyLimitBytes,
     headersTimeoutMs: config.headersTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    shedPauseMs: config.shedPauseMs,
     batching,
   });
   const url = await app.listen({ port: config.port, host: config.host });

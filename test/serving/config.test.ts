@@ -31,6 +31,7 @@ describe("server config", () => {
       maxRowsPerRequest: 4096,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 30_000,
+      shedPauseMs: 1000,
       drainDelaySeconds: 5,
       shutdownTimeoutSeconds: 30,
     });

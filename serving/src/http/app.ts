@@ -17,6 +17,7 @@ import { clientErrorHandler } from "./clientErrors";
 import { connectionDrain } from "./connectionDrain";
 import { errorHandling } from "./errorHandling";
 import { healthRoutes } from "./health";
+import { loadShedding } from "./loadShedding";
 import { metricsRoutes } from "./metricsRoutes";
 import { oipRoutes } from "./oip/routes";
 import { seedRoutes } from "./seed/routes";
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly headersTimeoutMs?: number;
   /** Longest a client may take to send a whole request, in ms (408 beyond). Default: 30000. */
   readonly bodyTimeoutMs?: number;
+  /** Longest a connection refused for a full queue is left unread, in ms; 0 = off. Default: 1000. */
+  readonly shedPauseMs?: number;
   /** Batching limits, reported by `/model/info`. Default: not reported. */
   readonly batching?: {
     readonly maxBatchSize: number;
@@ -128,6 +131,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(errorHandling, { bodyLimit });
   app.register(connectionDrain);
   app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog });
+  app.register(loadShedding, {
+    service: deps.service,
+    ...(deps.shedPauseMs !== undefined ? { pauseMs: deps.shedPauseMs } : {}),
+  });
   app.register(healthRoutes, { service: deps.service });
   app.register(seedRoutes, { service: deps.service, batching: deps.batching });
   app.register(oipRoutes, { service: deps.service });

@@ -27,6 +27,11 @@ export function startConnectionDrain(app: FastifyInstance): void {
   draining.add(app);
 }
 
+/** Whether responses of `app` now carry `Connection: close`. */
+export function isDraining(app: FastifyInstance): boolean {
+  return draining.has(app);
+}
+
 const plugin: FastifyPluginAsync<ConnectionDrainOptions> = async (app, options) => {
   let reaper: NodeJS.Timeout | undefined;
 

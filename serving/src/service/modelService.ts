@@ -209,6 +209,14 @@ export class ModelService {
     return this.batcher.submit(feeds, outputs ?? this.loaded.manifest.outputs.map((o) => o.name));
   }
 
+  /**
+   * The error to refuse an inference with at once because the queue is full (counted as a
+   * refusal), or undefined. Cheap: for protocol layers to call before parsing a request.
+   */
+  shedIfSaturated(): UnavailableError | undefined {
+    return this.batcher?.refuseIfFull();
+  }
+
   /** Turns readiness off at once (load balancers stop sending) while inference keeps working. */
   startDraining(): void {
     this.stopping = true;
