@@ -24,7 +24,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { churnSection } from "./churn";
@@ -97,7 +97,8 @@ function machine() {
   const version = (pkg: string): string =>
     (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;
   return {
-    cores: availableParallelism(),
+    // cpus(), not availableParallelism(): the bench itself may run under taskset.
+    cores: cpus().length,
     cpu,
     node: process.version,
     onnxruntime: version("onnxruntime-node"),
@@ -119,7 +120,9 @@ async function main(): Promise<void> {
   console.log(
     `Load: autocannon ${m.autocannon} in the bench process, closed loop (one request in flight per connection), ` +
       `${options.warmup} s warm-up + ${options.duration} s measured per row; servers are child processes. ` +
-      `Nothing is pinned: the ${m.cores} cores are shared by the server under test and the load generator. ` +
+      (options.serverCpus
+        ? `Servers pinned to CPU ${options.serverCpus} (taskset); the load generator runs wherever the bench was started. `
+        : `Nothing is pinned: the ${m.cores} cores are shared by the server under test and the load generator. `) +
       `CPU columns are cores used by the server, by the load generator and by any other process meanwhile ` +
       `(a row disturbed by more than ${options.maxOthersCores} cores of other work is re-measured, up to 3 times).\n`,
   );

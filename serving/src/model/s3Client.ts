@@ -8,7 +8,6 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from "@aws-sdk/client-s3";
-import type { FinalizeRequestMiddleware } from "@smithy/types";
 import type { Logger } from "../logger";
 import { s3CallLimitsFromEnv, S3ConfigError, type S3CallLimits } from "./s3Limits";
 
@@ -71,8 +70,14 @@ export function createS3Client(args: S3ClientArgs = {}): S3Client {
 function logAttempts(client: S3Client, logger: Pick<Logger, "warn">, maxAttempts: number): void {
   // Attempts of one call share its context object.
   const attempts = new WeakMap<object, number>();
-  const middleware: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> =
-    (next, context) => async (args) => {
+  // Typed by hand, not with @smithy/types (a dependency of the SDK, not of this package).
+  type Args = { request: unknown; input: ServiceInputTypes };
+  const middleware =
+    (
+      next: (args: Args) => Promise<{ output: ServiceOutputTypes; response: unknown }>,
+      context: { commandName?: string },
+    ) =>
+    async (args: Args) => {
       const request = args.request as { protocol?: string; hostname?: string; port?: number; path?: string };
       const endpoint = `${request.protocol ?? "https:"}//${request.hostname ?? "?"}${request.port ? `:${request.port}` : ""}`;
       const attempt = (attempts.get(context) ?? 0) + 1;
@@ -100,12 +105,15 @@ function logAttempts(client: S3Client, logger: Pick<Logger, "warn">, maxAttempts
         throw err;
       }
     };
-  client.middlewareStack.addRelativeTo(middleware, {
-    relation: "after",
-    toMiddleware: "retryMiddleware",
-    name: "attemptLogger",
-    override: true,
-  });
+  client.middlewareStack.addRelativeTo(
+    middleware as unknown as Parameters<typeof client.middlewareStack.add>[0],
+    {
+      relation: "after",
+      toMiddleware: "retryMiddleware",
+      name: "attemptLogger",
+      override: true,
+    },
+  );
 }
 
 /** The S3 error code (`NoSuchKey`, `NoSuchBucket`, `PreconditionFailed`, ...) or undefined. */
