@@ -19,9 +19,11 @@ import { Network } from "./components/network";
 import { ServingIdentity } from "./components/servingIdentity";
 import { ServingImage } from "./components/servingImage";
 import { ServingColor } from "./components/servingColor";
+import { ServingMonitoring } from "./components/servingMonitoring";
 import { ServingNamespace } from "./components/servingNamespace";
 import { TrafficRouter } from "./components/trafficRouter";
 import { BUNDLED_MODEL_DIR, REPO_ROOT, requireAbsolute } from "./paths";
+import type { RolloutTargets } from "./rollout/aws/targets";
 import { COLORS, planTraffic, type Color, type TrafficPlan } from "./traffic";
 
 export interface CreateStackOptions {
@@ -50,6 +52,10 @@ export interface StackOutputs extends TrafficPlan {
   readonly previewUrl: pulumi.Output<string>;
   /** `X-Serving-Color: preview`: the header that selects the preview route. */
   readonly previewHeader: string;
+  /** Console address of the CloudWatch dashboard (per-color requests, 5xx, p99, healthy hosts). */
+  readonly dashboardUrl: string;
+  /** Names, ARNs and URNs `npm run rollout` acts on (see infra/rollout/aws/targets.ts). */
+  readonly rolloutTargets: pulumi.Output<RolloutTargets>;
 }
 
 /** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
@@ -266,10 +272,11 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
       { provider: cluster.provider },
     );
   }
-  new TrafficRouter("serving-traffic", {
+  const router = new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
     activeColor: traffic.activeColor,
     canaryPercent: cfg.canaryPercent,
+    stickySeconds: cfg.rollout.stickySeconds,
     colors: {
       blue: {
         targetGroupArn: lb.targetGroups.blue.arn,
@@ -285,6 +292,37 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     tags,
   });
 
+  // ---- Monitoring: per-color alarms and the dashboard; what the rollout acts on -----------------
+  const monitoring = new ServingMonitoring("serving-monitoring", {
+    region: cfg.region,
+    dashboardName: clusterName,
+    loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
+    targetGroupArnSuffixes: { blue: lb.targetGroups.blue.arnSuffix, green: lb.targetGroups.green.arnSuffix },
+    // The alarm and the rollout's analysis share the error threshold.
+    maxErrorRate: cfg.rollout.maxErrorRate,
+    p99LatencyMs: cfg.alarmP99LatencyMs,
+    tags,
+  });
+  const targeted = (r: pulumi.CustomResource, id: pulumi.Input<string>) =>
+    pulumi.all([id, r.urn]).apply(([i, urn]) => ({ id: i, urn }));
+  const colorTargets = (color: Color) => {
+    const { deployment, horizontalPodAutoscaler: hpa } = colors[color];
+    return pulumi.output({
+      targetGroupArn: lb.targetGroups[color].arn,
+      targetGroupArnSuffix: lb.targetGroups[color].arnSuffix,
+      deployment: targeted(deployment, deployment.metadata.name),
+      ...(hpa ? { hpa: targeted(hpa, hpa.metadata.name) } : {}),
+    });
+  };
+  const rolloutTargets: pulumi.Output<RolloutTargets> = pulumi.output({
+    modelName: cfg.modelName,
+    namespace: cfg.servingNamespace,
+    loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
+    weightedRule: targeted(router.weightedRule, router.weightedRule.arn),
+    previewRule: targeted(router.previewRule, router.previewRule.arn),
+    colors: { blue: colorTargets("blue"), green: colorTargets("green") },
+  });
+
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
@@ -295,6 +333,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     url: lb.url,
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
+    dashboardUrl: monitoring.dashboardUrl,
+    rolloutTargets,
     ...traffic,
   };
 }

@@ -143,9 +143,9 @@ describe("npm run model (registry CLI) against a loopback S3 server", () => {
     assert.equal(run.code, 0);
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+LAST MODIFIED$/);
-    assert.match(lines[1], /^churn\s+1\.0\.0\s+listed, not verified\s+\d{4}-\d\d-\d\dT/);
-    assert.match(lines[2], /^churn\s+1\.1\.0\s+listed, not verified\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+GOLDEN\s+LAST MODIFIED$/);
+    assert.match(lines[1], /^churn\s+1\.0\.0\s+listed, not verified\s+-\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[2], /^churn\s+1\.1\.0\s+listed, not verified\s+-\s+\d{4}-\d\d-\d\dT/);
     assert.match(run.stderr, /^note: STATUS comes from the object listing only; `list --verify` downloads/);
 
     const json = await cli("list", "--name", "churn", "--json", ...target());
