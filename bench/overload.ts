@@ -115,14 +115,19 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
         r.cpu ? fixed(r.cpu.server) : "—",
         r.cpu ? fixed(r.cpu.generator) : "—",
         r.cpu ? fixed(r.cpu.others) : "—",
-        cpuPerRefusalUs[i] !== undefined ? int(cpuPerRefusalUs[i]!) : "—",
+        cpuPerRefusalUs[i] === undefined
+          ? "—"
+          : cpuPerRefusalUs[i]! > 0
+            ? int(cpuPerRefusalUs[i]!)
+            : "< noise",
         fixed(r.probeMaxMs),
         `${r.probeFailures}/${r.probes}`,
       ]),
     ),
   );
   console.log(
-    "\nserver µs per 503 (est.) = (server CPU of the row - its 200s x the CPU per 200 at c=64) / its 503s.\n",
+    "\nserver µs per 503 (est.) = (server CPU of the row - its 200s x the CPU per 200 at c=64) / its 503s " +
+      '("< noise" when the row used no more CPU than its 200s explain).\n',
   );
 
   const verdicts: Verdict[] = [];
