@@ -213,7 +213,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
     requestTimeoutMs: read("REQUEST_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
     bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, MAX_BODY_LIMIT_BYTES)),
-    maxRowsPerRequest: read("MAX_ROWS_PER_REQUEST", undefined, int(1, 1_000_000)) ?? -1,
+    // Unset: 4096, or one batch when batches are larger.
+    maxRowsPerRequest: read<number | undefined>("MAX_ROWS_PER_REQUEST", undefined, int(1, 1_000_000)) ?? 0,
     headersTimeoutMs: read("HEADERS_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
     bodyTimeoutMs: read("BODY_TIMEOUT_MS", 30_000, int(1, 3_600_000)),
     shedPauseMs: read("SHED_PAUSE_MS", 1000, int(0, 10_000)),
@@ -239,9 +240,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       `BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least HEADERS_TIMEOUT_MS (${config.headersTimeoutMs})`,
     );
   }
-  if (config.maxRowsPerRequest === -1) {
-    // Unset: 4096, or one batch when batches are larger.
-    (config as { maxRowsPerRequest: number }).maxRowsPerRequest = Math.max(4096, config.maxBatchSize);
+  if (config.maxRowsPerRequest === 0) {
+    Object.assign(config, { maxRowsPerRequest: Math.max(4096, config.maxBatchSize) });
   } else if (problems.length === 0 && config.maxRowsPerRequest < config.maxBatchSize) {
     problems.push(
       `MAX_ROWS_PER_REQUEST (${config.maxRowsPerRequest}) must be at least MAX_BATCH_SIZE (${config.maxBatchSize})`,
