@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, type Color } from "../traffic";
 import { accessLogPrefixProblem, type AccessLogDestination } from "./accessLogBucket";
+import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** Request header that routes to one color directly, bypassing the weights. */
 export const COLOR_HEADER = "X-Serving-Color";
@@ -55,6 +56,11 @@ export interface LoadBalancerArgs {
   readonly accessLogs?: AccessLogDestination;
   /** Tags for every AWS resource here. Default: none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * What the color-pin header rules require besides `X-Serving-Color: <color>` (the preview
+   * token, source CIDRs); see PreviewAccess. Default: none (open to any client; tests only).
+   */
+  readonly routeGuard?: RouteGuard;
 }
 
 const CIDR_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -314,7 +320,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
         {
           listenerArn: this.servingListener.arn,
           priority: RULE_PRIORITY[color],
-          conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }],
+          conditions: args.routeGuard
+            ? guardedHeaderConditions(COLOR_HEADER, color, args.routeGuard)
+            : [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }],
           actions: [{ type: "forward", targetGroupArn: this.targetGroups[color].arn }],
           tags,
         },

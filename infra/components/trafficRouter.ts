@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, standbyColor, weights as weightsOf, type Color, type Weights } from "../traffic";
 import { COLOR_HEADER, PREVIEW_HEADER_VALUE, RULE_PRIORITY } from "./loadBalancer";
+import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** What the router needs from one color: where to send traffic and what must be ready first. */
 export interface RoutedColor {
@@ -24,6 +25,8 @@ export interface TrafficRouterArgs {
   readonly colors: Readonly<Record<Color, RoutedColor>>;
   /** Tags for the rules. Default: none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** What the preview rule requires besides its header (token, source CIDRs). Default: none. */
+  readonly routeGuard?: RouteGuard;
   /**
    * Seconds of target-group stickiness on the weighted forward while both colors take traffic
    * (a rollout step), so one client keeps one model version; 0 = off (0-604800). Default 0.
@@ -111,7 +114,9 @@ export class TrafficRouter extends pulumi.ComponentResource {
       {
         listenerArn: args.listenerArn,
         priority: RULE_PRIORITY.preview,
-        conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } }],
+        conditions: args.routeGuard
+          ? guardedHeaderConditions(COLOR_HEADER, PREVIEW_HEADER_VALUE, args.routeGuard)
+          : [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } }],
         actions: [{ type: "forward", targetGroupArn: args.colors[this.standbyColor].targetGroupArn }],
         tags,
       },

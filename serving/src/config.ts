@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { versionFromPath } from "./model/createModelStore";
+import { readExperiment, type ExperimentSettings } from "./experiment/settings";
 import { validateModelName, validateModelVersion } from "./model/manifest";
 import { DEFAULT_S3_CALL_LIMITS, s3CallLimitsFromEnv, type S3CallLimits } from "./model/s3Limits";
 import { parseExecutionProviders, type ExecutionProvider } from "./runtime/providers";
@@ -133,6 +134,8 @@ export interface ServerConfig {
   readonly drainDelaySeconds: number;
   /** Seconds from SIGTERM to a forced exit. Default: 30. */
   readonly shutdownTimeoutSeconds: number;
+  /** The A/B experiment this server runs (EXPERIMENT_* variables). Default: none. */
+  readonly experiment?: ExperimentSettings;
 }
 
 export class ConfigError extends Error {
@@ -179,7 +182,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       return raw as T;
     };
 
-  const config: ServerConfig = {
+  const base: ServerConfig = {
     port: read("PORT", 8080, int(0, 65535)),
     host: read("HOST", "0.0.0.0", (raw) => raw),
     logLevel: read<LogLevel>("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
@@ -225,6 +228,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       read<InferenceThread | undefined>("INFERENCE_THREAD", undefined, oneOf(INFERENCE_THREADS)),
     ),
   };
+  const experiment = readExperiment(env, read, int, base.model.uri, base.model.version, problems);
+  const config: ServerConfig = { ...base, ...optional("experiment", experiment) };
   // After the drain delay, a request accepted just before the listener closed may take up to
   // REQUEST_TIMEOUT_MS; a shutdown deadline shorter than both cuts such requests off mid-answer.
   const drainAndAnswer = config.drainDelaySeconds + config.requestTimeoutMs / 1000;

@@ -8,15 +8,19 @@ import pino, { type Logger as PinoLogger } from "pino";
 import { DEFAULT_INFERENCE_THREAD, type ServerConfig } from "./config";
 import { buildApp } from "./http/app";
 import { ServerMetrics } from "./metrics";
-import { createModelStore } from "./model/createModelStore";
 import { createOnnxRuntime } from "./runtime/onnxRuntime";
 import { createWorkerRuntime } from "./runtime/workerRuntime";
+import { createServedModels } from "./service/createServedModels";
 import { ModelService } from "./service/modelService";
+import type { ServedModels } from "./service/servedModels";
 import { drainAndClose } from "./shutdown";
 
 export interface ServerHandle {
   readonly app: FastifyInstance;
+  /** The model (an experiment's control). */
   readonly service: ModelService;
+  /** Every version served and the experiment, if any. */
+  readonly models: ServedModels;
   readonly metrics: ServerMetrics;
   readonly logger: PinoLogger;
   /** `http://host:port` actually bound (the port is real even when PORT=0). */
@@ -101,31 +105,38 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const store = await createModelStore(config.model, logger);
   const batching = {
     maxBatchSize: config.maxBatchSize,
     maxDelayMs: config.maxBatchDelayMs,
     maxQueueSize: config.maxQueueSize,
   };
-  const service = new ModelService({
-    store,
-    createRuntime: (modelPath) =>
-      (config.inferenceThread === "worker" ? createWorkerRuntime : createOnnxRuntime)(modelPath, {
-        providers: config.executionProviders,
-        intraOpThreads: config.intraOpThreads,
-        interOpThreads: config.interOpThreads,
+  // Each model version (an experiment has two) gets its own store, runtime and batcher.
+  const { control: service, served } = await createServedModels(
+    config,
+    (store, extra) =>
+      new ModelService({
+        store,
+        createRuntime: (modelPath) =>
+          (config.inferenceThread === "worker" ? createWorkerRuntime : createOnnxRuntime)(modelPath, {
+            providers: config.executionProviders,
+            intraOpThreads: config.intraOpThreads,
+            interOpThreads: config.interOpThreads,
+            logger,
+          }),
+        batching: {
+          ...batching,
+          timeoutMs: config.requestTimeoutMs,
+          maxRowsPerRequest: config.maxRowsPerRequest,
+        },
+        metrics,
         logger,
+        ...extra,
       }),
-    batching: {
-      ...batching,
-      timeoutMs: config.requestTimeoutMs,
-      maxRowsPerRequest: config.maxRowsPerRequest,
-    },
     metrics,
     logger,
-  });
+  );
   const app = buildApp({
-    service,
+    service: served,
     metrics,
     logger,
     accessLog: config.accessLog,
@@ -146,18 +157,18 @@ export async function startServer(
     },
     "listening; loading model",
   );
-  const loaded = service.start();
+  const loaded = served.start();
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= drainAndClose({
       app,
-      service,
+      service: served,
       drainDelayMs: config.drainDelaySeconds * 1000,
       logger,
       reason,
     }).then(() => loaded);
     return shuttingDown;
   };
-  return { app, service, metrics, logger, url, loaded, shutdown };
+  return { app, service, models: served, metrics, logger, url, loaded, shutdown };
 }

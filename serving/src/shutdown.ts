@@ -12,7 +12,8 @@ import type { ModelService } from "./service/modelService";
 /** Arguments of {@link drainAndClose}. */
 export interface DrainArgs {
   readonly app: FastifyInstance;
-  readonly service: ModelService;
+  /** The served models (a ModelService, or ServedModels with an experiment's records). */
+  readonly service: Pick<ModelService, "startDraining" | "stop" | "queueDepth" | "inferencesRunning">;
   /** Time between readiness turning 503 and the listener closing, in ms. */
   readonly drainDelayMs: number;
   readonly logger: Logger;

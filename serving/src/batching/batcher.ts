@@ -109,6 +109,11 @@ export class DynamicBatcher {
     return this.runningRequests;
   }
 
+  /** Whether the queue is full: a request submitted now would be refused. */
+  get full(): boolean {
+    return this.queue.length >= this.maxQueueSize;
+  }
+
   /**
    * When the queue is full: counts a refusal and returns the error to answer with; else
    * undefined. Protocol layers call it before reading a request's body, so refusing under

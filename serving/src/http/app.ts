@@ -14,18 +14,20 @@ import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 import type { ModelService } from "../service/modelService";
 import { clientErrorHandler } from "./clientErrors";
+import { ServedModels } from "../service/servedModels";
 import { connectionDrain } from "./connectionDrain";
 import { errorHandling } from "./errorHandling";
 import { healthRoutes } from "./health";
 import { loadShedding } from "./loadShedding";
 import { metricsRoutes } from "./metricsRoutes";
 import { oipRoutes } from "./oip/routes";
+import { outcomeRoutes } from "./outcomes";
 import { seedRoutes } from "./seed/routes";
 
 /** What the HTTP layer needs; everything else stays below the service. */
 export interface AppDeps {
-  /** The served model. */
-  readonly service: ModelService;
+  /** The served model, or the versions of an experiment (a bare ModelService is served alone). */
+  readonly service: ModelService | ServedModels;
   /** Metrics registry and instruments. */
   readonly metrics: ServerMetrics;
   /** A pino logger to use (main passes its own so model loading and HTTP share one stream). Default: none. */
@@ -131,12 +133,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(errorHandling, { bodyLimit });
   app.register(connectionDrain);
   app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog });
+  const service = deps.service instanceof ServedModels ? deps.service : new ServedModels(deps.service);
   app.register(loadShedding, {
-    service: deps.service,
+    service,
     ...(deps.shedPauseMs !== undefined ? { pauseMs: deps.shedPauseMs } : {}),
   });
-  app.register(healthRoutes, { service: deps.service });
-  app.register(seedRoutes, { service: deps.service, batching: deps.batching });
-  app.register(oipRoutes, { service: deps.service });
+  app.register(healthRoutes, { service });
+  app.register(seedRoutes, { service, batching: deps.batching });
+  app.register(oipRoutes, { service });
+  app.register(outcomeRoutes, { service });
   return app;
 }

@@ -18,11 +18,12 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
-import type { ModelService } from "../service/modelService";
+import type { UnavailableError } from "../errors";
 import { isDraining } from "./connectionDrain";
 
 export interface LoadSheddingOptions {
-  readonly service: ModelService;
+  /** The served models (ServedModels), or anything else that can refuse before a request is read. */
+  readonly service: { shedIfSaturated(): UnavailableError | undefined };
   /** How often the refusals are summarised in the log, in ms. Default: 10000. */
   readonly summaryIntervalMs?: number;
   /** Longest a refused connection is left unread, in ms; 0 = not at all. Default: 1000 (the Retry-After the 503 gives). */

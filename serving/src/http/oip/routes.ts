@@ -3,15 +3,16 @@
  * readiness, and inference. Handlers only translate between JSON and tensors and hand off to
  * the model service (which batches); errors are mapped in one place (errorHandling).
  */
-import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError, UnavailableError } from "../../errors";
-import type { LoadedModel, ModelService } from "../../service/modelService";
+import type { LoadedModel } from "../../service/modelService";
+import type { ServedModels } from "../../service/servedModels";
 import { SERVER_NAME, serverVersion } from "../../version";
 import { parseInferRequest } from "./request";
 import { serializeInferResponse } from "./response";
 
 export interface OipRoutesOptions {
-  readonly service: ModelService;
+  readonly service: ServedModels;
 }
 
 /** platform reported in model metadata (Triton's name for ONNX Runtime models). */
@@ -27,16 +28,10 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (app, { ser
   const resolve = ({ name, version }: ModelParams): LoadedModel => {
     const model = service.model;
     if (!model) throw new UnavailableError(`model "${name}" is not ready: ${service.stateReason}`, 5);
-    const { manifest } = model;
-    if (name !== manifest.name) {
-      throw new NotFoundError(`unknown model "${name}": this server serves "${manifest.name}"`);
+    if (name !== model.manifest.name) {
+      throw new NotFoundError(`unknown model "${name}": this server serves "${model.manifest.name}"`);
     }
-    if (version !== undefined && version !== manifest.version) {
-      throw new NotFoundError(
-        `unknown version "${version}" of model "${name}": this server serves version "${manifest.version}"`,
-      );
-    }
-    return model;
+    return service.modelOf(version);
   };
 
   app.get("/v2", async () => ({ name: SERVER_NAME, version: serverVersion(), extensions: [] }));
@@ -63,14 +58,23 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (app, { ser
   app.get<{ Params: ModelParams }>("/v2/models/:name/ready", ready);
   app.get<{ Params: ModelParams }>("/v2/models/:name/versions/:version/ready", ready);
 
-  const infer = async (request: { params: ModelParams; body: unknown }, reply: FastifyReply) => {
-    const model = resolve(request.params);
+  const infer = async (
+    request: { id: string; params: ModelParams; body: unknown; headers: FastifyRequest["headers"] },
+    reply: FastifyReply,
+  ) => {
+    resolve({ name: request.params.name });
+    // A version in the URL pins it; otherwise the experiment (if any) assigns one.
+    const selection = service.select(request, request.params.version);
+    const model = selection.model;
     const parsed = parseInferRequest(request.body, model.manifest, model.batchable);
     const outputNames = parsed.outputs ?? model.manifest.outputs.map((o) => o.name);
-    const outputs = await service.infer(parsed.feeds, outputNames);
+    const outputs = await selection.infer(parsed.feeds, outputNames);
+    selection.record(request.id);
+    const e = selection.experiment;
+    const parameters = e ? { experiment: e.name, variant: e.variant, prediction_id: request.id } : undefined;
     return reply
       .type("application/json")
-      .send(serializeInferResponse(model.manifest, parsed.id, outputNames, outputs));
+      .send(serializeInferResponse(model.manifest, parsed.id, outputNames, outputs, parameters));
   };
   app.post<{ Params: ModelParams }>("/v2/models/:name/infer", infer);
   app.post<{ Params: ModelParams }>("/v2/models/:name/versions/:version/infer", infer);
