@@ -36,7 +36,10 @@ const MODULES = {
     mutate: "infra/config.ts",
     spec: ["test/infra/config.test.ts", "test/infra/configValidation.test.ts"],
   },
-  batcher: { mutate: "serving/src/batching/batcher.ts", spec: ["test/serving/batching/batcher.test.ts"] },
+  batcher: {
+    mutate: "serving/src/batching/batcher.ts",
+    spec: ["test/serving/batching/batcher.test.ts", "test/serving/batching/chunking.test.ts"],
+  },
   request: {
     mutate: "serving/src/http/oip/request.ts",
     // The parser on its own, and through the server's routes.

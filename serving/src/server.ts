@@ -123,7 +123,11 @@ export async function startServer(
             interOpThreads: config.interOpThreads,
             logger,
           }),
-        batching: { ...batching, timeoutMs: config.requestTimeoutMs },
+        batching: {
+          ...batching,
+          timeoutMs: config.requestTimeoutMs,
+          maxRowsPerRequest: config.maxRowsPerRequest,
+        },
         metrics,
         logger,
         ...extra,
@@ -137,6 +141,9 @@ export async function startServer(
     logger,
     accessLog: config.accessLog,
     bodyLimitBytes: config.bodyLimitBytes,
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    shedPauseMs: config.shedPauseMs,
     batching,
   });
   const url = await app.listen({ port: config.port, host: config.host });

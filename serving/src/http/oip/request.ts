@@ -7,7 +7,7 @@ import { BadRequestError } from "../../errors";
 import type { ModelManifest, TensorSpec } from "../../model/manifest";
 import { decodeElements } from "../../runtime/datatypes";
 import type { HostTensor } from "../../runtime/runtime";
-import { checkParameters, describe, flatten, invalid, isObject } from "../validate";
+import { checkParameters, describe, flattenTensorData, invalid, isObject } from "../validate";
 
 /** A validated inference request, ready for the batcher. */
 export interface InferRequest {
@@ -104,12 +104,7 @@ function parseInput(at: string, raw: Record<string, unknown>, spec: TensorSpec):
   const count = dims.reduce((a, b) => a * b, 1);
   if (count > MAX_ELEMENTS) throw new BadRequestError(`${at}.shape ${describe(dims)} has too many elements`);
   if (raw.data === undefined) invalid(`${at}.data`, `an array of ${count} elements`, raw.data);
-  const values = flatten(`${at}.data`, raw.data, Math.max(dims.length, 1));
-  if (values.length !== count) {
-    throw new BadRequestError(
-      `${at}.data has ${values.length} elements but shape ${describe(dims)} needs ${count}`,
-    );
-  }
+  const values = flattenTensorData(`${at}.data`, raw.data, dims);
   const decoded = decodeElements(spec.datatype, values, (i) => `${at}.data[${i}]`);
   if ("error" in decoded) throw new BadRequestError(decoded.error);
   return { datatype: spec.datatype, shape: dims, data: decoded.data };
