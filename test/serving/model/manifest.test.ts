@@ -206,7 +206,15 @@ describe("model manifest", () => {
   });
 
   describe("model versions", () => {
-    for (const version of ["0.0.0", "1.2.3", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha-2.x"]) {
+    for (const version of [
+      "0.0.0",
+      "1.2.3",
+      "10.20.30",
+      "1.0.0-rc.1",
+      "1.0.0-alpha-2.x",
+      "1.0.0+build",
+      "1.0.0-rc.1+build.5",
+    ]) {
       it(`accepts ${version}`, () => assert.equal(validateModelVersion(version), version));
     }
     for (const version of [
@@ -219,7 +227,8 @@ describe("model manifest", () => {
       "1.00.0",
       "1.0.00",
       "1.0.0-",
-      "1.0.0+build",
+      "1.0.0+",
+      "1.0.0+build/5",
       "1.0.0-rc/1",
       "x1.0.0",
       "1.0.0\n",
