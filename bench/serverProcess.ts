@@ -85,6 +85,7 @@ export async function startModelServer(args: ModelServerArgs): Promise<ModelServ
       PATH: process.env.PATH ?? "",
       HOST: "127.0.0.1",
       PORT: String(port),
+      GRPC_PORT: "off",
       DRAIN_DELAY_SECONDS: "0",
       ...args.env,
     },
