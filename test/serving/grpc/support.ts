@@ -97,7 +97,7 @@ export function healthClient(address: string): RpcClient {
 export async function expectStatus(
   promise: Promise<unknown>,
   code: status,
-  details?: string,
+  details?: string | RegExp,
 ): Promise<ServiceError> {
   try {
     await promise;
