@@ -16,6 +16,7 @@ export const albDnsName = outputs.albDnsName;
 export const url = outputs.url;
 export const previewUrl = outputs.previewUrl;
 export const previewHeader = outputs.previewHeader;
+export const grpcEndpoint = outputs.grpcEndpoint;
 export const activeColor = outputs.activeColor;
 export const standbyColor = outputs.standbyColor;
 export const weights = outputs.weights;

@@ -50,6 +50,11 @@ export interface StackOutputs extends TrafficPlan {
   readonly previewUrl: pulumi.Output<string>;
   /** `X-Serving-Color: preview`: the header that selects the preview route. */
   readonly previewHeader: string;
+  /**
+   * `<albDnsName>:443`: Open Inference Protocol gRPC over TLS, weighted like `url` (the same
+   * preview header reaches the standby); "" without a certificate (the ALB routes gRPC on HTTPS only).
+   */
+  readonly grpcEndpoint: pulumi.Output<string>;
 }
 
 /** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
@@ -204,7 +209,11 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     oidcProviderArn: cluster.oidcProviderArn,
     oidcIssuer: cluster.oidcIssuer,
     chartVersion: cfg.lbControllerChartVersion,
-    targetGroupArns: pulumi.all([lb.targetGroups.blue.arn, lb.targetGroups.green.arn]),
+    targetGroupArns: pulumi.all([
+      lb.targetGroups.blue.arn,
+      lb.targetGroups.green.arn,
+      ...(lb.grpcTargetGroups ? [lb.grpcTargetGroups.blue.arn, lb.grpcTargetGroups.green.arn] : []),
+    ]),
     dependsOn: cluster.workloadDependencies,
     tags,
   });
@@ -261,11 +270,20 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
           ...servingNodeDependencies,
           ...servingIdentity.permissions,
           ...modelObjectsFor(c.modelVersion),
+          ...(lb.grpcColorRoutes ? [lb.grpcColorRoutes[color]] : []),
         ],
+        // gRPC (with a certificate only): the color's gRPC target group, bound like the HTTP one.
+        ...(lb.grpcTargetGroups ? { grpcTargetGroupArn: lb.grpcTargetGroups[color].arn } : {}),
       },
       { provider: cluster.provider },
     );
   }
+  const grpcRouted = (color: Color) => {
+    const group = lb.grpcTargetGroups?.[color];
+    const binding = colors[color].grpcTargetGroupBinding;
+    if (!group || !binding) throw new Error(`gRPC routing for ${color} needs its target group and binding`);
+    return { targetGroupArn: group.arn, binding };
+  };
   new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
     activeColor: traffic.activeColor,
@@ -283,6 +301,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
       },
     },
     tags,
+    // gRPC routing follows the HTTP routing: same weights, same standby (grpcRouting.ts).
+    ...(lb.grpcTargetGroups ? { grpcColors: { blue: grpcRouted("blue"), green: grpcRouted("green") } } : {}),
   });
 
   return {
@@ -295,6 +315,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     url: lb.url,
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
+    grpcEndpoint: lb.grpcEndpoint,
     ...traffic,
   };
 }
