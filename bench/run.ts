@@ -7,14 +7,16 @@
  *   session.run, batch 1);
  * - mlp.ts: a compute-heavy MLP generated here, served with dynamic batching on and off (and
  *   session.run on the main thread or a worker thread), against in-process batch-64 session.run;
- * - startup.ts: start-to-ready of the real server process with the bundled model, broken down.
+ * - startup.ts: start-to-ready of the real server process with the bundled model, broken down;
+ * - grpc.ts: the churn model through the Open Inference Protocol, REST JSON beside gRPC ModelInfer,
+ *   on one server at c=64.
  *
  * Servers run as child processes (`node dist/serving/src/main.js`, as in the image, compiled
  * first); autocannon runs in this process. Nothing is pinned: the server under test and the load
  * generator share the cores, and every row shows the CPU each side used — and what any other job
  * on the machine used meanwhile (a disturbed row is re-measured, up to 3 times).
  *
- *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,mlp,startup
+ *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,mlp,startup,grpc
  *                     --server-env KEY=VALUE ... --max-others 0.25 --json results.json]
  */
 import { execFileSync } from "node:child_process";
@@ -24,13 +26,14 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { churnSection } from "./churn";
+import { grpcSection } from "./grpc";
 import { BenchContext, type BenchOptions, type Verdict } from "./context";
 import { mlpSection } from "./mlp";
 import { int, table, verdict } from "./report";
 import { compileServer } from "./serverProcess";
 import { startupSection } from "./startup";
 
-const SECTIONS = ["churn", "mlp", "startup"] as const;
+const SECTIONS = ["churn", "mlp", "startup", "grpc"] as const;
 
 function parseOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -138,10 +141,12 @@ async function main(): Promise<void> {
       verdicts.push(...startup.verdicts);
       out.startup = startup.results;
     }
+    if (options.only.has("grpc")) out.grpc = await grpcSection(ctx);
     const rows = [
       ...((out.churn as { floor: LoadLike[]; served: LoadLike[] } | undefined)?.floor ?? []),
       ...((out.churn as { served: LoadLike[] } | undefined)?.served ?? []),
       ...((out.mlp as { rows: LoadLike[]; floor: LoadLike } | undefined)?.rows ?? []),
+      ...(out.grpc ? [(out.grpc as { rest: LoadLike }).rest, (out.grpc as { grpc: LoadLike }).grpc] : []),
     ];
     const failures = rows.reduce((n, r) => n + r.errors + r.non2xx, 0);
     verdicts.push({
