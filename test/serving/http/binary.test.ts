@@ -48,6 +48,26 @@ function splitResponse(res: { headers: Record<string, unknown>; rawPayload: Buff
 
 const HALF = Buffer.from("0000003f", "hex"); // FP32 0.5, little-endian
 
+/** The identity classifier's answer to one row of equal features, every output binary: label 0, [0.5, 0.5]. */
+function assertAllBinaryOneRow(res: {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  rawPayload: Buffer;
+}): void {
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers["content-type"], "application/octet-stream");
+  const { header, binary } = splitResponse(res);
+  assert.deepEqual(header, {
+    model_name: "clf",
+    model_version: "1.2.0",
+    outputs: [
+      { name: "label", datatype: "INT64", shape: [1], parameters: { binary_data_size: 8 } },
+      { name: "probabilities", datatype: "FP32", shape: [1, 2], parameters: { binary_data_size: 8 } },
+    ],
+  });
+  assert.deepEqual(binary, Buffer.concat([Buffer.alloc(8), HALF, HALF]));
+}
+
 describe("binary tensor data extension (HTTP)", () => {
   let clf: TestServer;
   let dt: TestServer;
@@ -139,16 +159,7 @@ describe("binary tensor data extension (HTTP)", () => {
       }),
     });
     assert.equal(res.statusCode, 200);
-    const { header, binary } = splitResponse(res);
-    assert.deepEqual(header, {
-      model_name: "clf",
-      model_version: "1.2.0",
-      outputs: [
-        { name: "label", datatype: "INT64", shape: [1], parameters: { binary_data_size: 8 } },
-        { name: "probabilities", datatype: "FP32", shape: [1, 2], parameters: { binary_data_size: 8 } },
-      ],
-    });
-    assert.deepEqual(binary, Buffer.concat([Buffer.alloc(8), HALF, HALF]));
+    assertAllBinaryOneRow(res);
   });
 
   it("accepts a binary body without Content-Type (as Triton's HTTP client sends it)", async () => {
@@ -167,16 +178,7 @@ describe("binary tensor data extension (HTTP)", () => {
       payload: fp32([2, 2]),
     });
     assert.equal(res.statusCode, 200);
-    const { header, binary } = splitResponse(res);
-    assert.deepEqual(header, {
-      model_name: "clf",
-      model_version: "1.2.0",
-      outputs: [
-        { name: "label", datatype: "INT64", shape: [1], parameters: { binary_data_size: 8 } },
-        { name: "probabilities", datatype: "FP32", shape: [1, 2], parameters: { binary_data_size: 8 } },
-      ],
-    });
-    assert.deepEqual(binary, Buffer.concat([Buffer.alloc(8), HALF, HALF]));
+    assertAllBinaryOneRow(res);
   });
 
   it("every datatype round-trips as binary, bytes for bytes (BOOL one byte, BYTES length-prefixed)", async () => {
