@@ -2,7 +2,8 @@
  * The churn model through the Open Inference Protocol on both protocols of one server, at c=64:
  * REST `POST /v2/models/churn/infer` (JSON, autocannon) beside gRPC ModelInfer (raw contents, as
  * tritonclient sends them; a grpc-js client generated from serving/proto in this process, one
- * channel with 64 calls in flight). Same server process, same batcher, alternating slices.
+ * channel with 64 calls in flight), and the gRPC floor (bench/grpcFloor.ts: bare grpc-js answering
+ * a constant) as gRPC's ceiling on this machine. Same server process and batcher, alternating slices.
  */
 import { join } from "node:path";
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from "@grpc/grpc-js";
@@ -11,7 +12,7 @@ import { startCpuWindow, waitForQuiet, type CpuUsage } from "./cpuMonitor";
 import { describeEnv, scrapeCounters, type BenchContext } from "./context";
 import { percentile, runLoad, type LoadResult } from "./load";
 import { CPU_HEADER, cpuCells, fixed, loadCells, pct, table } from "./report";
-import { freePort, REPO, startModelServer } from "./serverProcess";
+import { freePort, REPO, startFloorServer, startModelServer } from "./serverProcess";
 
 const CONNECTIONS = 64;
 const FEATURES = [0.42, -1.37, 0.88, 1.05];
@@ -25,6 +26,8 @@ export interface GrpcBenchResult {
   readonly env: Readonly<Record<string, string>>;
   readonly rest: LoadResult & { meanBatch: number };
   readonly grpc: LoadResult & { meanBatch: number };
+  /** Bare grpc-js answering a constant, same client and load. */
+  readonly grpcFloor: LoadResult;
 }
 
 export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
@@ -35,6 +38,7 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
     GRPC_PORT: String(grpcPort),
   };
   const server = await startModelServer({ launcher: "node", env, logFile: join(ctx.work, "grpc.log") });
+  const floorServer = await startFloorServer("grpcFloor.ts");
   const pkg = loadPackageDefinition(
     loadSync(join(REPO, "serving", "proto", "open_inference_grpc.proto"), { keepCase: true, longs: String }),
   ) as unknown as { inference: { GRPCInferenceService: new (address: string, creds: unknown) => Client } };
@@ -42,6 +46,7 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
     `127.0.0.1:${grpcPort}`,
     credentials.createInsecure(),
   );
+  const floorClient = new pkg.inference.GRPCInferenceService(floorServer.url, credentials.createInsecure());
   const raw = Buffer.alloc(16);
   FEATURES.forEach((v, i) => raw.writeFloatLE(v, i * 4));
   const request = {
@@ -49,18 +54,27 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
     inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
     raw_input_contents: [raw],
   };
-  const infer = (client as unknown as { ModelInfer: Unary }).ModelInfer.bind(client);
-  const call = () =>
-    new Promise<void>((resolve, reject) => infer(request, (err) => (err ? reject(err) : resolve())));
+  const caller = (c: Client) => {
+    const infer = (c as unknown as { ModelInfer: Unary }).ModelInfer.bind(c);
+    return () =>
+      new Promise<void>((resolve, reject) => infer(request, (err) => (err ? reject(err) : resolve())));
+  };
+  const call = caller(client);
+  const floorCall = caller(floorClient);
   try {
-    await call(); // one real answer before any load
+    await call(); // one real answer from each before any load
+    await floorCall();
     const slices = 2;
     const sliceSeconds = ctx.options.duration / slices;
     const restParts: LoadResult[] = [];
     const grpcParts: GrpcSlice[] = [];
+    const floorParts: GrpcSlice[] = [];
     let restBatch = { rows: 0, runs: 0 };
     let grpcBatch = { rows: 0, runs: 0 };
     await grpcLoad(call, server.pid, CONNECTIONS, ctx.options.warmup, false);
+    await grpcLoad(floorCall, floorServer.pid, CONNECTIONS, ctx.options.warmup, false);
+    const quiet = (pid: number) =>
+      waitForQuiet({ maxOthersCores: ctx.options.maxOthersCores, serverPids: [pid] });
     for (let s = 0; s < slices; s++) {
       let before = await scrapeCounters(server.url);
       restParts.push(
@@ -77,11 +91,13 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
       );
       let after = await scrapeCounters(server.url);
       restBatch = addBatch(restBatch, before, after);
-      await waitForQuiet({ maxOthersCores: ctx.options.maxOthersCores, serverPids: [server.pid] });
+      await quiet(server.pid);
       before = after;
       grpcParts.push(await grpcLoad(call, server.pid, CONNECTIONS, sliceSeconds, true));
       after = await scrapeCounters(server.url);
       grpcBatch = addBatch(grpcBatch, before, after);
+      await quiet(floorServer.pid);
+      floorParts.push(await grpcLoad(floorCall, floorServer.pid, CONNECTIONS, sliceSeconds, true));
     }
     const rest = {
       ...mergeRest(restParts),
@@ -91,13 +107,15 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
       ...summarize(grpcParts),
       meanBatch: grpcBatch.runs > 0 ? grpcBatch.rows / grpcBatch.runs : 0,
     };
+    const grpcFloor = summarize(floorParts);
 
     console.log("## Open Inference Protocol: REST and gRPC on one server, churn model, c=64\n");
     console.log(
       `Server: \`node dist/serving/src/main.js\`, ${describeEnv(env)}. REST: autocannon, JSON \`POST /v2/models/churn/infer\`. ` +
         "gRPC: ModelInfer with raw_input_contents from a grpc-js client in the bench process (one channel, 64 calls " +
-        "in flight). Both load generators share this machine's cores with the server (and this machine is shared " +
-        `with other jobs: see CPU others); ${slices} alternating slices each.\n`,
+        "in flight); the gRPC floor is bare grpc-js answering a constant, loaded the same way. Both load generators " +
+        "share this machine's cores with the server (and this machine is shared with other jobs: see CPU others); " +
+        `${slices} alternating slices each.\n`,
     );
     console.log(
       table(
@@ -117,17 +135,28 @@ export async function grpcSection(ctx: BenchContext): Promise<GrpcBenchResult> {
             fixed(grpc.meanBatch, 1),
             ...cpuCells(grpc),
           ],
+          [
+            "gRPC floor (bare grpc-js)",
+            String(CONNECTIONS),
+            ...loadCells(grpcFloor),
+            "—",
+            ...cpuCells(grpcFloor),
+          ],
         ],
       ),
     );
     console.log(
-      `\ngRPC / REST req/s at c=64: ${pct(grpc.requestsPerSecond / rest.requestsPerSecond)}; server CPU per request ` +
-        `${fixed(grpc.serverCpuUsPerRequest ?? 0, 0)} µs (gRPC) vs ${fixed(rest.serverCpuUsPerRequest ?? 0, 0)} µs (REST)\n`,
+      `\ngRPC / REST req/s at c=64: ${pct(grpc.requestsPerSecond / rest.requestsPerSecond)}; gRPC served / gRPC floor: ` +
+        `${pct(grpc.requestsPerSecond / grpcFloor.requestsPerSecond)}; server CPU per request ` +
+        `${fixed(grpc.serverCpuUsPerRequest ?? 0, 0)} µs (gRPC), ${fixed(rest.serverCpuUsPerRequest ?? 0, 0)} µs (REST), ` +
+        `${fixed(grpcFloor.serverCpuUsPerRequest ?? 0, 0)} µs (gRPC floor)\n`,
     );
-    return { env, rest, grpc };
+    return { env, rest, grpc, grpcFloor };
   } finally {
     client.close();
+    floorClient.close();
     await server.stop();
+    await floorServer.stop();
   }
 }
 

@@ -155,11 +155,11 @@ export interface FloorServer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/httpFloor.ts as its own process. */
-export async function startFloorServer(): Promise<FloorServer> {
+/** Starts a floor server (bench/httpFloor.ts, or bench/grpcFloor.ts) as its own process. */
+export async function startFloorServer(script = "httpFloor.ts"): Promise<FloorServer> {
   const child = spawn(
     process.execPath,
-    ["--require", require.resolve("tsx/cjs"), join(REPO, "bench", "httpFloor.ts")],
+    ["--require", require.resolve("tsx/cjs"), join(REPO, "bench", script)],
     { cwd: REPO, env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -167,7 +167,7 @@ export async function startFloorServer(): Promise<FloorServer> {
     createInterface({ input: child.stdout! }).once("line", (line) => {
       resolveUrl((JSON.parse(line) as { url: string }).url);
     });
-    child.once("exit", (code) => reject(new Error(`HTTP floor server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`floor server ${script} exited with ${code}`)));
   });
   return { url, pid: child.pid!, stop: () => stopChild(child, exited) };
 }
