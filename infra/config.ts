@@ -25,6 +25,7 @@ import {
   clusterAutoscalerImageTag,
   DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
 } from "./components/clusterAutoscaler";
+import { DEFAULT_ROLLOUT_POLICY, type RolloutPolicy } from "./rollout/policy";
 import {
   cpuQuantityProblem,
   memoryQuantityProblem,
@@ -177,6 +178,15 @@ export interface StackConfig {
   readonly preStopDelaySeconds: number;
   /** ALB target group deregistration delay, seconds. Default 30. */
   readonly deregistrationDelaySeconds: number;
+
+  /**
+   * How `npm run rollout` walks traffic to the committed routing: steps, bake time, analysis
+   * thresholds, golden-set tolerance, stickiness (infra/rollout/policy.ts). Fields left out keep
+   * their defaults. Default {@link DEFAULT_ROLLOUT_POLICY}.
+   */
+  readonly rollout: RolloutPolicy;
+  /** p99 target response time (ms) above which a color's latency alarm fires, 1-60000. Default 1000. */
+  readonly alarmP99LatencyMs: number;
 }
 
 /** Raw config: project keys without namespace, plus "aws:region". Values as strings or typed. */
@@ -206,7 +216,7 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------------------------
 
 /** How a raw value is coerced; mirrors the `type` declared in Pulumi.yaml ("object" has none). */
-export type ConfigKind = "string" | "integer" | "boolean" | "stringList" | "color";
+export type ConfigKind = "string" | "integer" | "boolean" | "stringList" | "color" | "rollout";
 
 export interface ConfigKeySpec {
   readonly key: Exclude<keyof StackConfig, "region">;
@@ -504,6 +514,20 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: 30,
     description: "ALB target group deregistration delay in seconds (0-3600).",
   },
+  {
+    key: "rollout",
+    kind: "rollout",
+    default: DEFAULT_ROLLOUT_POLICY,
+    description:
+      "How `npm run rollout` moves traffic: {steps (percent to the receiving color before the flip, ascending, 1-99), bakeSeconds (1-86400), maxErrorRate (0-1), maxErrorRateRatio (>= 1), maxLatencyRatio (>= 1), minRequests (>= 1), maxInconclusiveWindows (0-100), goldenTolerance (>= 0), stickySeconds (0 = off, up to 604800)}. Set fields with `pulumi config set --path rollout.bakeSeconds 120`.",
+  },
+  {
+    key: "alarmP99LatencyMs",
+    kind: "integer",
+    default: 1000,
+    description:
+      "p99 target response time in ms above which a color's CloudWatch latency alarm fires (1-60000).",
+  },
 ];
 
 const COLOR_FIELDS = [
@@ -514,6 +538,13 @@ const COLOR_FIELDS = [
   "maxBatchSize",
   "maxBatchDelayMs",
 ] as const;
+const ROLLOUT_FIELDS = Object.keys(DEFAULT_ROLLOUT_POLICY) as (keyof RolloutPolicy)[];
+/** Fields of the object-valued keys, for `pulumi config set <key>.<field>` without --path. */
+const OBJECT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  blue: COLOR_FIELDS,
+  green: COLOR_FIELDS,
+  rollout: ROLLOUT_FIELDS,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Formats (exported for tests and for components that check values of their own args).
@@ -621,6 +652,48 @@ function coerceStringList(key: string, v: unknown): string[] {
   return value as string[];
 }
 
+function coerceNumber(key: string, v: unknown): number {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v.trim())) return Number(v.trim());
+  throw new CoercionError(`${key} must be a number, got ${show(v)}`);
+}
+
+function coerceRollout(key: string, v: unknown): RolloutPolicy {
+  const value = parseJsonIfString(key, v, "an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CoercionError(`${key} must be an object {${ROLLOUT_FIELDS.join(", ")}}, got ${show(v)}`);
+  }
+  const obj = value as Record<string, unknown>;
+  const unknownFields = Object.keys(obj).filter((f) => !(ROLLOUT_FIELDS as string[]).includes(f));
+  if (unknownFields.length > 0) {
+    throw new CoercionError(
+      `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
+        `allowed: ${ROLLOUT_FIELDS.join(", ")}`,
+    );
+  }
+  // A partial object keeps the defaults of the fields it leaves out (stack files written before
+  // a field existed parse unchanged).
+  const d = DEFAULT_ROLLOUT_POLICY;
+  const field = <T>(name: keyof RolloutPolicy, fallback: T, read: (k: string, x: unknown) => T): T =>
+    obj[name] === undefined ? fallback : read(`${key}.${name}`, obj[name]);
+  const steps = (k: string, x: unknown): number[] => {
+    const list = parseJsonIfString(k, x, "a list of integers");
+    if (!Array.isArray(list)) throw new CoercionError(`${k} must be a list of integers, got ${show(x)}`);
+    return list.map((step, i) => coerceInteger(`${k}[${i}]`, step));
+  };
+  return {
+    steps: field("steps", [...d.steps], steps),
+    bakeSeconds: field("bakeSeconds", d.bakeSeconds, coerceInteger),
+    maxErrorRate: field("maxErrorRate", d.maxErrorRate, coerceNumber),
+    maxErrorRateRatio: field("maxErrorRateRatio", d.maxErrorRateRatio, coerceNumber),
+    maxLatencyRatio: field("maxLatencyRatio", d.maxLatencyRatio, coerceNumber),
+    minRequests: field("minRequests", d.minRequests, coerceInteger),
+    maxInconclusiveWindows: field("maxInconclusiveWindows", d.maxInconclusiveWindows, coerceInteger),
+    goldenTolerance: field("goldenTolerance", d.goldenTolerance, coerceNumber),
+    stickySeconds: field("stickySeconds", d.stickySeconds, coerceInteger),
+  };
+}
+
 function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
   const value = parseJsonIfString(key, v, "an object");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -662,6 +735,8 @@ function coerce(spec: ConfigKeySpec, v: unknown): unknown {
       return coerceStringList(spec.key, v);
     case "color":
       return coerceColor(spec.key, v, spec.default as ColorConfig);
+    case "rollout":
+      return coerceRollout(spec.key, v);
   }
 }
 
@@ -766,6 +841,53 @@ function colorRules(color: Color): ConfigRule[] {
     }),
   ];
 }
+
+/** Most steps a rollout may take before the flip. */
+const MAX_ROLLOUT_STEPS = 10;
+
+/** A rule on one numeric field of `rollout`: violated when `ok` is false; `range` says what is allowed. */
+const rolloutField = (
+  field: Exclude<keyof RolloutPolicy, "steps">,
+  ok: (v: number) => boolean,
+  range: string,
+): ConfigRule => ({
+  key: `rollout.${field}`,
+  violated: (c) => !ok(c.rollout[field]),
+  message: (c) => `rollout.${field} must be ${range}, got ${show(c.rollout[field])}`,
+});
+const isInt = (v: number, min: number, max: number): boolean => Number.isInteger(v) && v >= min && v <= max;
+
+const ROLLOUT_RULES: readonly ConfigRule[] = [
+  {
+    key: "rollout.steps",
+    violated: (c) =>
+      c.rollout.steps.length > MAX_ROLLOUT_STEPS ||
+      c.rollout.steps.some((s, i) => !isInt(s, 1, 99) || (i > 0 && s <= c.rollout.steps[i - 1])),
+    message: (c) =>
+      `rollout.steps must be at most ${MAX_ROLLOUT_STEPS} strictly ascending integers from 1 to 99 (percent to ` +
+      `the receiving color before the flip to 100), got ${show(c.rollout.steps)}`,
+  },
+  rolloutField("bakeSeconds", (v) => isInt(v, 1, 86400), "an integer from 1 to 86400"),
+  rolloutField("maxErrorRate", (v) => v >= 0 && v <= 1, "a fraction from 0 to 1 (0.01 = 1% of requests)"),
+  rolloutField(
+    "maxErrorRateRatio",
+    (v) => v >= 1,
+    "a ratio >= 1 (receiving color's 5xx rate / live color's)",
+  ),
+  rolloutField("maxLatencyRatio", (v) => v >= 1, "a ratio >= 1 (receiving color's p99 / live color's)"),
+  rolloutField("minRequests", (v) => isInt(v, 1, 1_000_000_000), "an integer from 1 to 1000000000"),
+  rolloutField("maxInconclusiveWindows", (v) => isInt(v, 0, 100), "an integer from 0 to 100"),
+  rolloutField(
+    "goldenTolerance",
+    (v) => v >= 0,
+    "a number >= 0 (largest absolute difference per output value)",
+  ),
+  rolloutField(
+    "stickySeconds",
+    (v) => isInt(v, 0, 604800),
+    "an integer from 0 (off) to 604800 (7 days, the ALB's limit)",
+  ),
+];
 
 /** The validation table, checked in order; every violated rule is reported. */
 export const CONFIG_RULES: readonly ConfigRule[] = [
@@ -926,6 +1048,9 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
   intRange("drainDelaySeconds", 0, 300),
   intRange("preStopDelaySeconds", 0, 300),
   intRange("deregistrationDelaySeconds", 0, 3600),
+
+  ...ROLLOUT_RULES,
+  intRange("alarmP99LatencyMs", 1, 60000),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -965,21 +1090,21 @@ function closestKey(key: string): string | undefined {
 
 /**
  * `pulumi config set green.modelVersion 1.1.0` (without --path) stores a flat key named
- * "green.modelVersion"; fold such keys into their color object so both spellings work. The same
+ * "green.modelVersion"; fold such keys into their object (blue, green, rollout) so both spellings work. The same
  * field set both ways with different values is an issue: which one was meant is unknowable.
  */
-function foldColorFields(raw: RawConfig, issues: ConfigIssue[]): Record<string, unknown> {
+function foldObjectFields(raw: RawConfig, issues: ConfigIssue[]): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
   for (const [key, value] of Object.entries(raw)) {
-    const m = /^(blue|green)\.(\w+)$/.exec(key);
-    if (!m || !(COLOR_FIELDS as readonly string[]).includes(m[2])) continue;
-    const [, color, field] = m;
-    let base: unknown = out[color];
+    const m = /^(\w+)\.(\w+)$/.exec(key);
+    if (!m || !Object.hasOwn(OBJECT_FIELDS, m[1]) || !OBJECT_FIELDS[m[1]].includes(m[2])) continue;
+    const [, objectKey, field] = m;
+    let base: unknown = out[objectKey];
     if (typeof base === "string") {
       try {
         base = JSON.parse(base);
       } catch {
-        continue; // left as is: coercion of `color` reports the malformed value
+        continue; // left as is: coercion of `objectKey` reports the malformed value
       }
     }
     const obj: Record<string, unknown> =
@@ -988,12 +1113,12 @@ function foldColorFields(raw: RawConfig, issues: ConfigIssue[]): Record<string, 
       issues.push({
         key,
         message:
-          `${key} is set twice, as the key ${JSON.stringify(key)} (${show(value)}) and inside ${color} ` +
+          `${key} is set twice, as the key ${JSON.stringify(key)} (${show(value)}) and inside ${objectKey} ` +
           `(${show(obj[field])}); keep one: \`pulumi config rm ${key}\` and use \`pulumi config set --path ${key} <value>\``,
       });
     }
     obj[field] = value;
-    out[color] = obj;
+    out[objectKey] = obj;
     delete out[key];
   }
   return out;
@@ -1005,7 +1130,7 @@ function foldColorFields(raw: RawConfig, issues: ConfigIssue[]): Record<string, 
  */
 export function coerceConfig(input: RawConfig): { config: StackConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const raw = foldColorFields(input, issues);
+  const raw = foldObjectFields(input, issues);
   const known = new Set<string>(CONFIG_SCHEMA.map((s) => s.key));
   for (const key of Object.keys(raw)) {
     if (key === "aws:region" || known.has(key)) continue;

@@ -23,3 +23,5 @@ export const weights = outputs.weights;
 export const liveModelVersion = outputs.liveModelVersion;
 export const standbyModelVersion = outputs.standbyModelVersion;
 export const rollbackCommand = outputs.rollbackCommand;
+export const dashboardUrl = outputs.dashboardUrl;
+export const rolloutTargets = outputs.rolloutTargets;

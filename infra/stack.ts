@@ -19,9 +19,11 @@ import { Network } from "./components/network";
 import { ServingIdentity } from "./components/servingIdentity";
 import { ServingImage } from "./components/servingImage";
 import { ServingColor } from "./components/servingColor";
+import { ServingMonitoring } from "./components/servingMonitoring";
 import { ServingNamespace } from "./components/servingNamespace";
 import { TrafficRouter } from "./components/trafficRouter";
 import { BUNDLED_MODEL_DIR, REPO_ROOT, requireAbsolute } from "./paths";
+import type { RolloutTargets } from "./rollout/aws/targets";
 import { COLORS, planTraffic, type Color, type TrafficPlan } from "./traffic";
 
 export interface CreateStackOptions {
@@ -55,6 +57,10 @@ export interface StackOutputs extends TrafficPlan {
    * preview header reaches the standby); "" without a certificate (the ALB routes gRPC on HTTPS only).
    */
   readonly grpcEndpoint: pulumi.Output<string>;
+  /** Console address of the CloudWatch dashboard (per-color requests, 5xx, p99, healthy hosts). */
+  readonly dashboardUrl: string;
+  /** Names, ARNs and URNs `npm run rollout` acts on (see infra/rollout/aws/targets.ts). */
+  readonly rolloutTargets: pulumi.Output<RolloutTargets>;
 }
 
 /** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
@@ -284,10 +290,11 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     if (!group || !binding) throw new Error(`gRPC routing for ${color} needs its target group and binding`);
     return { targetGroupArn: group.arn, binding };
   };
-  new TrafficRouter("serving-traffic", {
+  const router = new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
     activeColor: traffic.activeColor,
     canaryPercent: cfg.canaryPercent,
+    stickySeconds: cfg.rollout.stickySeconds,
     colors: {
       blue: {
         targetGroupArn: lb.targetGroups.blue.arn,
@@ -305,6 +312,47 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     ...(lb.grpcTargetGroups ? { grpcColors: { blue: grpcRouted("blue"), green: grpcRouted("green") } } : {}),
   });
 
+  // ---- Monitoring: per-color alarms and the dashboard; what the rollout acts on -----------------
+  const monitoring = new ServingMonitoring("serving-monitoring", {
+    region: cfg.region,
+    dashboardName: clusterName,
+    loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
+    targetGroupArnSuffixes: { blue: lb.targetGroups.blue.arnSuffix, green: lb.targetGroups.green.arnSuffix },
+    // The alarm and the rollout's analysis share the error threshold.
+    maxErrorRate: cfg.rollout.maxErrorRate,
+    p99LatencyMs: cfg.alarmP99LatencyMs,
+    tags,
+  });
+  const targeted = (r: pulumi.CustomResource, id: pulumi.Input<string>) =>
+    pulumi.all([id, r.urn]).apply(([i, urn]) => ({ id: i, urn }));
+  const colorTargets = (color: Color) => {
+    const { deployment, horizontalPodAutoscaler: hpa } = colors[color];
+    return pulumi.output({
+      targetGroupArn: lb.targetGroups[color].arn,
+      targetGroupArnSuffix: lb.targetGroups[color].arnSuffix,
+      deployment: targeted(deployment, deployment.metadata.name),
+      ...(hpa ? { hpa: targeted(hpa, hpa.metadata.name) } : {}),
+    });
+  };
+  const rolloutTargets: pulumi.Output<RolloutTargets> = pulumi.output({
+    modelName: cfg.modelName,
+    namespace: cfg.servingNamespace,
+    loadBalancerArnSuffix: lb.loadBalancer.arnSuffix,
+    weightedRule: targeted(router.weightedRule, router.weightedRule.arn),
+    previewRule: targeted(router.previewRule, router.previewRule.arn),
+    colors: { blue: colorTargets("blue"), green: colorTargets("green") },
+    // With gRPC, the rollout moves and verifies its rules together with the HTTP ones.
+    ...(router.grpcWeightedRule && router.grpcPreviewRule && lb.grpcTargetGroups
+      ? {
+          grpc: {
+            weightedRule: targeted(router.grpcWeightedRule, router.grpcWeightedRule.arn),
+            previewRule: targeted(router.grpcPreviewRule, router.grpcPreviewRule.arn),
+            targetGroupArns: { blue: lb.grpcTargetGroups.blue.arn, green: lb.grpcTargetGroups.green.arn },
+          },
+        }
+      : {}),
+  });
+
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
@@ -316,6 +364,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
     grpcEndpoint: lb.grpcEndpoint,
+    dashboardUrl: monitoring.dashboardUrl,
+    rolloutTargets,
     ...traffic,
   };
 }

@@ -32,6 +32,7 @@ const KIND_NAMES: Readonly<Record<ConfigKeySpec["kind"], string>> = {
   boolean: "boolean",
   stringList: "list of strings",
   color: "object",
+  rollout: "object",
 };
 
 function defaultText(spec: ConfigKeySpec): string {

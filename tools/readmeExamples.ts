@@ -17,6 +17,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { runPlanCli } from "../infra/plan/cli";
+import { runRolloutCli } from "../infra/rollout/cli";
 import { configReference } from "./configReference";
 
 export const README = path.resolve(__dirname, "..", "README.md");
@@ -46,6 +47,7 @@ type Runner = (
 /** The npm scripts an example may run. Each is the function its script's CLI calls. */
 const RUNNERS: Readonly<Record<string, Runner>> = {
   plan: runPlanCli,
+  rollout: (argv, io) => runRolloutCli(argv, io),
 };
 
 /** Generated sections by name: Markdown made from the code it documents. */

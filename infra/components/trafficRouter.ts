@@ -30,6 +30,24 @@ export interface TrafficRouterArgs {
    * weighted and a preview rule with the same weights and standby. Default: none (gRPC off).
    */
   readonly grpcColors?: Readonly<Record<Color, Omit<RoutedColor, "deployment">>>;
+  /**
+   * Seconds of target-group stickiness on the weighted forward while both colors take traffic
+   * (a rollout step), so one client keeps one model version; 0 = off (0-604800). Default 0.
+   */
+  readonly stickySeconds?: number;
+}
+
+/** The weighted forward's stickiness: on only while both colors take traffic and stickySeconds > 0. */
+export function forwardStickiness(
+  w: Weights,
+  stickySeconds: number,
+): { enabled: true; duration: number } | undefined {
+  if (!Number.isInteger(stickySeconds) || stickySeconds < 0 || stickySeconds > 604800) {
+    throw new Error(`stickySeconds must be an integer from 0 to 604800, got ${stickySeconds}`);
+  }
+  return stickySeconds > 0 && receivingColors(w).length === 2
+    ? { enabled: true, duration: stickySeconds }
+    : undefined;
 }
 
 /** The colors a weighted forward sends traffic to (weight > 0), in COLORS order. */
@@ -68,6 +86,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
     this.weights = weightsOf(args.activeColor, args.canaryPercent);
     this.standbyColor = standbyColor(args.activeColor);
     const tags = { ...args.tags };
+    const stickiness = forwardStickiness(this.weights, args.stickySeconds ?? 0);
     const readyFirst = (colors: readonly Color[]): pulumi.Resource[] =>
       colors.flatMap((c) => [args.colors[c].binding, args.colors[c].deployment]);
 
@@ -82,11 +101,13 @@ export class TrafficRouter extends pulumi.ComponentResource {
             type: "forward",
             forward: {
               // Always both groups, in a fixed order: a flip is a weight change and nothing else.
-              // No stickiness: inference is stateless, and a canary share stays a true share.
+              // Stickiness only on request (rollout.stickySeconds) and only while both colors take
+              // traffic: inference is stateless, and without it a canary share stays a true share.
               targetGroups: COLORS.map((c) => ({
                 arn: args.colors[c].targetGroupArn,
                 weight: this.weights[c],
               })),
+              ...(stickiness ? { stickiness } : {}),
             },
           },
         ],

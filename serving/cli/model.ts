@@ -2,6 +2,7 @@
  * The model registry CLI:
  *
  *   npm run model -- push <file.onnx> --name <n> --version <semver> [--metrics k=v ...] [--labels a,b]
+ *                                    [--golden golden.jsonl]
  *   npm run model -- list [--name <n>]
  *   npm run model -- show <name> <version>
  *
@@ -85,6 +86,10 @@ function buildProgram(io: CliIo): Command {
       .requiredOption("--version <semver>", "semantic version, e.g. 1.2.0")
       .option("--metrics <key=value...>", "evaluation metrics to record, e.g. auc=0.93 accuracy=0.91")
       .option("--labels <a,b,...>", "class labels, index-aligned with the model's class outputs")
+      .option(
+        "--golden <file>",
+        "golden set (JSON Lines of requests and expected outputs) the rollout checks first",
+      )
       .option("--json", "print the result as JSON"),
   ).action(async (file: string, opts: TargetOptions & PushOptions) => {
     const { registry, target } = await openRegistry(opts, io);
@@ -94,6 +99,7 @@ function buildProgram(io: CliIo): Command {
       version: opts.version,
       ...(opts.metrics !== undefined ? { metrics: parseMetrics(opts.metrics) } : {}),
       ...(opts.labels !== undefined ? { labels: parseLabels(opts.labels) } : {}),
+      ...(opts.golden !== undefined ? { golden: opts.golden } : {}),
     });
     if (opts.json) {
       io.stdout(
@@ -111,6 +117,9 @@ function buildProgram(io: CliIo): Command {
         `  inputs   ${m.inputs.map(describeTensor).join(", ")}`,
         `  outputs  ${m.outputs.map(describeTensor).join(", ")}`,
         ...(m.labels ? [`  labels   ${m.labels.join(", ")}`] : []),
+        ...(m.golden
+          ? [`  golden   ${m.golden.file}, ${m.golden.cases} cases, sha256 ${m.golden.sha256}`]
+          : []),
         ...(m.metrics
           ? [
               `  metrics  ${Object.entries(m.metrics)
@@ -142,6 +151,7 @@ function buildProgram(io: CliIo): Command {
         model.name,
         v.version,
         v.complete ? "complete" : "incomplete (no manifest.json)",
+        v.golden ? "yes" : "-",
         v.lastModified?.toISOString() ?? "",
       ]),
     );
@@ -149,7 +159,7 @@ function buildProgram(io: CliIo): Command {
       io.stdout(`no models in s3://${registry.bucket}/models/${opts.name ? `${opts.name}/` : ""}\n`);
       return;
     }
-    io.stdout(table([["NAME", "VERSION", "STATUS", "LAST MODIFIED"], ...rows]));
+    io.stdout(table([["NAME", "VERSION", "STATUS", "GOLDEN", "LAST MODIFIED"], ...rows]));
   });
 
   withTargetOptions(
@@ -172,6 +182,7 @@ interface PushOptions {
   version: string;
   metrics?: string[];
   labels?: string;
+  golden?: string;
   json?: boolean;
 }
 

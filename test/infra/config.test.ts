@@ -70,6 +70,18 @@ const DEFAULTS: StackConfig = {
   drainDelaySeconds: 5,
   preStopDelaySeconds: 15,
   deregistrationDelaySeconds: 30,
+  rollout: {
+    steps: [10, 50],
+    bakeSeconds: 300,
+    maxErrorRate: 0.01,
+    maxErrorRateRatio: 2,
+    maxLatencyRatio: 1.5,
+    minRequests: 100,
+    maxInconclusiveWindows: 3,
+    goldenTolerance: 1e-4,
+    stickySeconds: 0,
+  },
+  alarmP99LatencyMs: 1000,
 };
 
 /** The batching fields of a color that leaves them unset: the server's defaults. */
@@ -255,6 +267,112 @@ describe("config: parseConfig defaults and coercion", () => {
     assert.equal(cfg.green.image, image);
   });
 });
+
+const STEPS_RULE =
+  "rollout.steps must be at most 10 strictly ascending integers from 1 to 99 (percent to the receiving color " +
+  "before the flip to 100), got ";
+
+/** The rollout policy's cases: [case, raw overrides, exact expected issue messages]. */
+const ROLLOUT_INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]]> = [
+  ["rollout steps descending", { rollout: { steps: [50, 10] } }, [STEPS_RULE + "[50,10]"]],
+  ["rollout step repeated", { rollout: { steps: [10, 10] } }, [STEPS_RULE + "[10,10]"]],
+  ["rollout step of 100 (the flip is implied)", { rollout: { steps: [10, 100] } }, [STEPS_RULE + "[10,100]"]],
+  ["rollout step of 0", { rollout: '{"steps":[0,50]}' }, [STEPS_RULE + "[0,50]"]],
+  [
+    "rollout with eleven steps",
+    { rollout: { steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] } },
+    [STEPS_RULE + "[1,2,3,4,5,6,7,8,9,10,11]"],
+  ],
+  [
+    "rollout step not an integer",
+    { rollout: { steps: [10, 12.5] } },
+    ["rollout.steps[1] must be an integer, got 12.5"],
+  ],
+  [
+    "rollout steps not a list",
+    { "rollout.steps": "10" },
+    ['rollout.steps must be a list of integers, got "10"'],
+  ],
+  [
+    "rollout bake of zero",
+    { rollout: { bakeSeconds: 0 } },
+    ["rollout.bakeSeconds must be an integer from 1 to 86400, got 0"],
+  ],
+  [
+    "rollout bake above a day, as a flat key",
+    { "rollout.bakeSeconds": "86401" },
+    ["rollout.bakeSeconds must be an integer from 1 to 86400, got 86401"],
+  ],
+  [
+    "rollout error rate as a percent",
+    { rollout: { maxErrorRate: 5 } },
+    ["rollout.maxErrorRate must be a fraction from 0 to 1 (0.01 = 1% of requests), got 5"],
+  ],
+  [
+    "rollout error rate with a unit",
+    { rollout: { maxErrorRate: "1%" } },
+    ['rollout.maxErrorRate must be a number, got "1%"'],
+  ],
+  [
+    "rollout error-rate ratio below 1",
+    { rollout: { maxErrorRateRatio: "0.5" } },
+    ["rollout.maxErrorRateRatio must be a ratio >= 1 (receiving color's 5xx rate / live color's), got 0.5"],
+  ],
+  [
+    "rollout latency ratio below 1",
+    { rollout: { maxLatencyRatio: 0.9 } },
+    ["rollout.maxLatencyRatio must be a ratio >= 1 (receiving color's p99 / live color's), got 0.9"],
+  ],
+  [
+    "rollout minimum requests of zero",
+    { rollout: { minRequests: 0 } },
+    ["rollout.minRequests must be an integer from 1 to 1000000000, got 0"],
+  ],
+  [
+    "rollout inconclusive windows above 100",
+    { rollout: { maxInconclusiveWindows: 101 } },
+    ["rollout.maxInconclusiveWindows must be an integer from 0 to 100, got 101"],
+  ],
+  [
+    "rollout golden tolerance negative",
+    { rollout: { goldenTolerance: -0.001 } },
+    [
+      "rollout.goldenTolerance must be a number >= 0 (largest absolute difference per output value), got -0.001",
+    ],
+  ],
+  [
+    "rollout stickiness above the ALB's 7 days",
+    { rollout: { stickySeconds: 604801 } },
+    ["rollout.stickySeconds must be an integer from 0 (off) to 604800 (7 days, the ALB's limit), got 604801"],
+  ],
+  [
+    "rollout field misspelled",
+    { rollout: { bakeSecs: 60 } },
+    [
+      'rollout has unknown field(s) "bakeSecs"; allowed: steps, bakeSeconds, maxErrorRate, maxErrorRateRatio, maxLatencyRatio, minRequests, maxInconclusiveWindows, goldenTolerance, stickySeconds',
+    ],
+  ],
+  [
+    "rollout not an object",
+    { rollout: "[10,50]" },
+    [
+      'rollout must be an object {steps, bakeSeconds, maxErrorRate, maxErrorRateRatio, maxLatencyRatio, minRequests, maxInconclusiveWindows, goldenTolerance, stickySeconds}, got "[10,50]"',
+    ],
+  ],
+  [
+    "several rollout fields wrong at once",
+    { rollout: { bakeSeconds: 0, maxLatencyRatio: 0 } },
+    [
+      "rollout.bakeSeconds must be an integer from 1 to 86400, got 0",
+      "rollout.maxLatencyRatio must be a ratio >= 1 (receiving color's p99 / live color's), got 0",
+    ],
+  ],
+  [
+    "latency alarm of zero",
+    { alarmP99LatencyMs: 0 },
+    ["alarmP99LatencyMs must be an integer from 1 to 60000, got 0"],
+  ],
+];
 
 /** [case, raw overrides, exact expected issue messages]. */
 const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]]> = [
@@ -701,7 +819,71 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     { deregistrationDelaySeconds: 4000 },
     ["deregistrationDelaySeconds must be an integer from 0 to 3600, got 4000"],
   ],
+  ...ROLLOUT_INVALID,
 ];
+
+describe("config: the rollout policy", () => {
+  it("a partial object keeps the defaults of the fields it leaves out", () => {
+    const cfg = parseConfig({ ...BASE, rollout: { steps: [5, 25, 50], bakeSeconds: 120 } });
+    assert.deepEqual(cfg.rollout, { ...DEFAULTS.rollout, steps: [5, 25, 50], bakeSeconds: 120 });
+  });
+
+  it("coerces the strings the CLI passes: a JSON object, --path values and flat keys", () => {
+    const cfg = parseConfig({
+      ...BASE,
+      rollout: '{"maxErrorRate":"0.005","steps":["20"]}',
+      "rollout.maxLatencyRatio": "1.25",
+      "rollout.goldenTolerance": "1e-3",
+      "rollout.stickySeconds": "60",
+    });
+    assert.deepEqual(cfg.rollout, {
+      ...DEFAULTS.rollout,
+      steps: [20],
+      maxErrorRate: 0.005,
+      maxLatencyRatio: 1.25,
+      goldenTolerance: 0.001,
+      stickySeconds: 60,
+    });
+  });
+
+  it("accepts no steps (golden gate, then the flip) and the bounds of every field", () => {
+    const low = parseConfig({
+      ...BASE,
+      rollout: {
+        steps: [],
+        bakeSeconds: 1,
+        maxErrorRate: 0,
+        maxErrorRateRatio: 1,
+        maxLatencyRatio: 1,
+        minRequests: 1,
+        maxInconclusiveWindows: 0,
+        goldenTolerance: 0,
+        stickySeconds: 0,
+      },
+    });
+    assert.deepEqual(low.rollout.steps, []);
+    const high = parseConfig({
+      ...BASE,
+      rollout: {
+        steps: [1, 99],
+        bakeSeconds: 86400,
+        maxErrorRate: 1,
+        maxInconclusiveWindows: 100,
+        stickySeconds: 604800,
+      },
+    });
+    assert.deepEqual(
+      [high.rollout.steps, high.rollout.bakeSeconds, high.rollout.maxErrorRate, high.rollout.stickySeconds],
+      [[1, 99], 86400, 1, 604800],
+    );
+  });
+
+  it("a stack file without a rollout key gets the policy defaults, deeply frozen", () => {
+    const cfg = parseConfig(readStackConfig("dev"));
+    assert.deepEqual(cfg.rollout, DEFAULTS.rollout);
+    assert.ok(Object.isFrozen(cfg.rollout.steps));
+  });
+});
 
 describe("config: validation table", () => {
   for (const [name, overrides, messages] of INVALID) {
@@ -805,6 +987,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
         boolean: "boolean",
         stringList: "array",
         color: undefined,
+        rollout: undefined,
       }[spec.kind];
       assert.equal(decl.type, expectedType, `${spec.key}: type`);
       if (expectedType === "array") assert.deepEqual(decl.items, { type: "string" }, `${spec.key}: items`);

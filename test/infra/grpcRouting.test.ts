@@ -8,6 +8,7 @@ import { loadBalancerArgProblems } from "../../infra/components/loadBalancer";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
 import { planChange } from "../../infra/plan/plan";
+import { parseRolloutTargets } from "../../infra/rollout/aws/targets";
 import {
   devStack,
   expectAt,
@@ -183,6 +184,26 @@ describe("gRPC through the ALB under mocks", () => {
       ]) {
         assert.ok(rule.dependsOn.includes(dep.urn), `${rule.name} must wait for ${dep.name}`);
       }
+    });
+
+    it("rolloutTargets names the gRPC rules and groups, so npm run rollout moves them with the HTTP ones", () => {
+      const targets = parseRolloutTargets(https.outputs.rolloutTargets);
+      const rule = (n: string) => https.one(RULE, n);
+      assert.deepEqual(targets.grpc, {
+        weightedRule: {
+          id: rule("serving-traffic-grpc-weighted").state.arn,
+          urn: rule("serving-traffic-grpc-weighted").urn,
+        },
+        previewRule: {
+          id: rule("serving-traffic-grpc-preview").state.arn,
+          urn: rule("serving-traffic-grpc-preview").urn,
+        },
+        targetGroupArns: {
+          blue: tgArn(https, "serving-blue-grpc"),
+          green: tgArn(https, "serving-green-grpc"),
+        },
+      });
+      assert.equal(parseRolloutTargets(dev.outputs.rolloutTargets).grpc, undefined);
     });
 
     it("outputs grpcEndpoint <alb>:443", () => {

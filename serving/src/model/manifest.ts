@@ -7,6 +7,7 @@
  *   <root>/<name>/<version>/manifest.json
  * In the model bucket, <root> is the `models/` prefix.
  */
+import { GOLDEN_FILE, MAX_GOLDEN_CASES } from "./golden";
 
 /** Open Inference Protocol v2 tensor datatypes. */
 export const TENSOR_DATATYPES = [
@@ -53,6 +54,18 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, number>>;
   /** ISO-8601 time the version was published. */
   readonly createdAt: string;
+  /** The version's golden set (serving/src/model/golden.ts), when one was pushed; the server ignores it. */
+  readonly golden?: GoldenEntry;
+}
+
+/** The golden set stored beside model.onnx: which file, its bytes' sha256 and how many cases it holds. */
+export interface GoldenEntry {
+  /** Always {@link GOLDEN_FILE} ("golden.jsonl"), beside model.onnx. */
+  readonly file: typeof GOLDEN_FILE;
+  /** Lowercase hex sha256 of the file. */
+  readonly sha256: string;
+  /** Cases in the file (1-1000). */
+  readonly cases: number;
 }
 
 export const MODEL_FILE = "model.onnx";
@@ -145,8 +158,22 @@ export function parseManifest(input: string | unknown): ModelManifest {
     createdAt: m.createdAt,
     ...(m.labels !== undefined ? { labels: parseLabels(m.labels) } : {}),
     ...(m.metrics !== undefined ? { metrics: parseMetrics(m.metrics) } : {}),
+    ...(m.golden !== undefined ? { golden: parseGoldenEntry(m.golden) } : {}),
   };
   return manifest;
+}
+
+function parseGoldenEntry(value: unknown): GoldenEntry {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("golden", "an object", value);
+  const { file, sha256, cases } = value as Record<string, unknown>;
+  if (file !== GOLDEN_FILE) fail("golden.file", JSON.stringify(GOLDEN_FILE), file);
+  if (typeof sha256 !== "string" || !SHA256_RE.test(sha256)) {
+    fail("golden.sha256", "64 lowercase hex characters", sha256);
+  }
+  if (typeof cases !== "number" || !Number.isInteger(cases) || cases < 1 || cases > MAX_GOLDEN_CASES) {
+    fail("golden.cases", `an integer from 1 to ${MAX_GOLDEN_CASES}`, cases);
+  }
+  return { file, sha256, cases };
 }
 
 function parseLabels(value: unknown): string[] {

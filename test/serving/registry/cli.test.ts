@@ -141,9 +141,9 @@ describe("npm run model (registry CLI) against a loopback S3 server", () => {
     assert.equal(run.code, 0);
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+LAST MODIFIED$/);
-    assert.match(lines[1], /^churn\s+1\.0\.0\s+complete\s+\d{4}-\d\d-\d\dT/);
-    assert.match(lines[2], /^churn\s+1\.1\.0\s+complete\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+GOLDEN\s+LAST MODIFIED$/);
+    assert.match(lines[1], /^churn\s+1\.0\.0\s+complete\s+-\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[2], /^churn\s+1\.1\.0\s+complete\s+-\s+\d{4}-\d\d-\d\dT/);
 
     const json = await cli("list", "--name", "churn", "--json", ...target());
     const parsed = JSON.parse(json.stdout) as {

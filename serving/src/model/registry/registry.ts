@@ -6,7 +6,7 @@
  * complete version; a reader that finds a manifest finds the model it describes.
  */
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -16,7 +16,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 
-import { sha256File } from "../checksum";
+import { sha256Bytes, sha256File } from "../checksum";
+import { GOLDEN_FILE, GoldenSetError, parseGoldenSet } from "../golden";
 import { inspectModel } from "../inspect";
 import {
   MANIFEST_FILE,
@@ -62,6 +63,12 @@ export interface PushArgs {
   readonly labels?: readonly string[];
   /** Publish time recorded as `createdAt`. Default: now. */
   readonly createdAt?: Date;
+  /**
+   * Path of a golden set (`golden.jsonl`, serving/src/model/golden.ts) to store beside model.onnx:
+   * the requests and outputs the rollout checks the version against before it takes traffic.
+   * Default: none.
+   */
+  readonly golden?: string;
 }
 
 export interface PushResult {
@@ -83,6 +90,8 @@ export interface VersionEntry {
   readonly complete: boolean;
   /** Last-modified time of the manifest (of the model file for an incomplete version). */
   readonly lastModified?: Date;
+  /** True when a golden set is stored beside the model. */
+  readonly golden: boolean;
 }
 
 /** The versions of one model, in semantic-version order. */
@@ -120,6 +129,7 @@ export class ModelRegistry {
       );
     }
     const signature = await inspectModel(args.file);
+    const golden = args.golden === undefined ? undefined : await readGolden(args.golden, signature);
     const sha256 = await sha256File(args.file);
     const manifest: ModelManifest = {
       name: args.name,
@@ -131,6 +141,7 @@ export class ModelRegistry {
       ...(args.labels !== undefined ? { labels: args.labels } : {}),
       ...(args.metrics !== undefined ? { metrics: args.metrics } : {}),
       createdAt: (args.createdAt ?? new Date()).toISOString(),
+      ...(golden ? { golden: golden.entry } : {}),
     };
     const manifestText = serializeManifest(manifest); // validates labels and metrics too
 
@@ -167,6 +178,7 @@ export class ModelRegistry {
         Metadata: { [SHA256_METADATA]: sha256 },
       });
     }
+    if (golden) await this.putGolden(args, prefix + GOLDEN_FILE, golden);
     await this.putOnce(args, manifestKey, {
       Body: manifestText,
       ContentType: "application/json",
@@ -177,7 +189,7 @@ export class ModelRegistry {
   /** Lists every model (or only `name`) with its versions, complete or interrupted. */
   async list(name?: string): Promise<ModelVersions[]> {
     const prefix = name === undefined ? MODELS_PREFIX : `${MODELS_PREFIX}${validateModelName(name)}/`;
-    const found = new Map<string, Map<string, { manifest?: Date; model?: Date }>>();
+    const found = new Map<string, Map<string, { manifest?: Date; model?: Date; golden?: Date }>>();
     let token: string | undefined;
     do {
       const page = await this.send(
@@ -194,7 +206,9 @@ export class ModelRegistry {
         found.set(parsed.name, versions);
         const entry = versions.get(parsed.version) ?? {};
         versions.set(parsed.version, entry);
-        entry[parsed.file === MANIFEST_FILE ? "manifest" : "model"] = object.LastModified ?? new Date(0);
+        const slot =
+          parsed.file === MANIFEST_FILE ? "manifest" : parsed.file === GOLDEN_FILE ? "golden" : "model";
+        entry[slot] = object.LastModified ?? new Date(0);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -207,6 +221,7 @@ export class ModelRegistry {
           version,
           complete: files.manifest !== undefined,
           lastModified: files.manifest ?? files.model,
+          golden: files.golden !== undefined,
         })),
     }));
   }
@@ -227,6 +242,24 @@ export class ModelRegistry {
       throw this.translate(err, key);
     }
     return parseManifest(text);
+  }
+
+  /** Uploads the golden set before the manifest; an interrupted push's identical copy is kept. */
+  private async putGolden(args: PushArgs, key: string, golden: GoldenFile): Promise<void> {
+    const existing = await this.head(key);
+    if (existing) {
+      if (existing.Metadata?.[SHA256_METADATA] === golden.entry.sha256) return;
+      throw new IncompleteVersionError(
+        `${s3Url(this.bucket, key)} exists without ${MANIFEST_FILE} (an interrupted push) and is not this golden ` +
+          `set; delete it or publish under a new version`,
+      );
+    }
+    await this.putOnce(args, key, {
+      Body: golden.bytes,
+      ContentType: "application/x-ndjson",
+      ChecksumSHA256: Buffer.from(golden.entry.sha256, "hex").toString("base64"),
+      Metadata: { [SHA256_METADATA]: golden.entry.sha256 },
+    });
   }
 
   /** HEAD one key: its metadata, or undefined when absent. */
@@ -293,12 +326,14 @@ export class ModelRegistry {
 /** Splits `models/<name>/<version>/<file>` into its parts; undefined for other keys. */
 export function parseVersionKey(
   key: string,
-): { name: string; version: string; file: typeof MODEL_FILE | typeof MANIFEST_FILE } | undefined {
+):
+  | { name: string; version: string; file: typeof MODEL_FILE | typeof MANIFEST_FILE | typeof GOLDEN_FILE }
+  | undefined {
   if (!key.startsWith(MODELS_PREFIX)) return undefined;
   const parts = key.slice(MODELS_PREFIX.length).split("/");
   if (parts.length !== 3) return undefined;
   const [name, version, file] = parts;
-  if (file !== MODEL_FILE && file !== MANIFEST_FILE) return undefined;
+  if (file !== MODEL_FILE && file !== MANIFEST_FILE && file !== GOLDEN_FILE) return undefined;
   try {
     validateModelName(name);
     validateModelVersion(version);
@@ -306,4 +341,52 @@ export function parseVersionKey(
     return undefined;
   }
   return { name, version, file };
+}
+
+/** A golden set read for a push: its bytes and its manifest entry. */
+interface GoldenFile {
+  readonly bytes: Buffer;
+  readonly entry: NonNullable<ModelManifest["golden"]>;
+}
+
+/**
+ * Reads and checks a golden set before anything is uploaded: its format (parseGoldenSet), and
+ * that every case names only the model's inputs and outputs, so a set written for another
+ * model fails here rather than at the rollout's gate.
+ */
+async function readGolden(
+  path: string,
+  signature: Pick<ModelManifest, "inputs" | "outputs">,
+): Promise<GoldenFile> {
+  const bytes = await readFile(path).catch((err: Error) => {
+    throw new RegistryError(`cannot read golden set ${path}: ${err.message}`);
+  });
+  let cases;
+  try {
+    cases = parseGoldenSet(bytes.toString("utf8"));
+  } catch (err) {
+    if (err instanceof GoldenSetError) throw new RegistryError(`${path}: ${err.message}`);
+    throw err;
+  }
+  const inputs = new Set(signature.inputs.map((t) => t.name));
+  const outputs = new Set(signature.outputs.map((t) => t.name));
+  for (const [i, c] of cases.entries()) {
+    const at = `${path}: golden set line ${i + 1}`;
+    for (const name of Object.keys(c.expected)) {
+      if (!outputs.has(name)) {
+        throw new RegistryError(
+          `${at}: expected.${name} is not an output of the model (outputs: ${[...outputs].join(", ")})`,
+        );
+      }
+    }
+    const requested = (c.request as { inputs?: unknown }).inputs;
+    const names = Array.isArray(requested) ? requested.map((t) => (t as { name?: unknown })?.name) : [];
+    const unknown = names.filter((n) => typeof n !== "string" || !inputs.has(n));
+    if (names.length === 0 || unknown.length > 0) {
+      throw new RegistryError(
+        `${at}: request.inputs must name the model's inputs (${[...inputs].join(", ")}), got ${JSON.stringify(names)}`,
+      );
+    }
+  }
+  return { bytes, entry: { file: GOLDEN_FILE, sha256: sha256Bytes(bytes), cases: cases.length } };
 }
