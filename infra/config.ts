@@ -21,6 +21,11 @@ import {
   type InferenceThread,
 } from "../serving/src/config";
 import {
+  DEFAULT_ASSIGNMENT_KEY,
+  experimentSpecProblems,
+  type ExperimentSpec,
+} from "../serving/src/experiment/settings";
+import {
   CLUSTER_AUTOSCALER_IMAGE_TAGS,
   clusterAutoscalerImageTag,
   DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION,
@@ -39,6 +44,10 @@ export const PROJECT_NAME = "onnx-eks-serving";
 export type Color = "blue" | "green";
 export type NatGatewayMode = "single" | "onePerAz";
 export type CapacityType = "ON_DEMAND" | "SPOT";
+/** What a color computes on. */
+export type Accelerator = "gpu" | "cpu";
+/** How a stack says what it is: production stacks get stricter guards. */
+export type Environment = "dev" | "production";
 
 /** Per-color serving settings (`blue` and `green` are structured config objects). */
 export interface ColorConfig {
@@ -48,8 +57,19 @@ export interface ColorConfig {
   readonly replicas: number;
   /** Upper bound for the color's HPA. */
   readonly maxReplicas: number;
-  /** Container image for the color; "" = the image this stack builds. */
+  /**
+   * Container image the color pins, by digest (`<repository>@sha256:<digest>`); "" = it follows
+   * the image this stack builds, so a new build reaches it. A live color must pin while the
+   * standby is warm (infra/imagePins.ts). Default "".
+   */
   readonly image: string;
+  /**
+   * Where the color computes: "gpu" (one NVIDIA GPU per pod, CUDA execution provider), "cpu" (no
+   * GPU request or toleration: CPU nodes, CPU provider), or "" = what the served model's manifest
+   * asks for (its `accelerator` field) when the version is bundled in serving/models; otherwise
+   * "cpu" (set "gpu" for a registry version that needs one). Default "".
+   */
+  readonly accelerator: Accelerator | "";
   /**
    * Most rows one `session.run` of the color's pods gets (MAX_BATCH_SIZE, like Triton's
    * `max_batch_size`), 1-65536. Default 32.
@@ -60,6 +80,11 @@ export interface ColorConfig {
    * `max_queue_delay_microseconds`), 0-60000. Default 0: a batch starts as soon as the model is free.
    */
   readonly maxBatchDelayMs: number;
+  /**
+   * An A/B experiment on this color: its pods also load `treatmentVersion` and assign each
+   * request by a stable hash of (name, assignment key) (EXPERIMENT_* variables). Default: none.
+   */
+  readonly experiment?: ExperimentSpec;
 }
 
 /** The validated stack configuration. Field names are the config keys. */
@@ -187,6 +212,30 @@ export interface StackConfig {
   readonly rollout: RolloutPolicy;
   /** p99 target response time (ms) above which a color's latency alarm fires, 1-60000. Default 1000. */
   readonly alarmP99LatencyMs: number;
+  // ---- Day-2 guards (issue 14) ----
+  /**
+   * What the stack is: "production" adds guards (HTTPS required, a live color of at least two
+   * replicas, EKS add-on versions pinned). Default "dev".
+   */
+  readonly environment: Environment;
+  /**
+   * Source CIDRs (at most 3) allowed to use the preview and color-pin routes, on top of the
+   * stack's preview token; [] = any source that has the token. Default [].
+   */
+  readonly previewAllowedCidrs: readonly string[];
+  /** vpc-cni add-on version ("v1.20.4-eksbuild.1"); "" = EKS's default, chosen once at creation. Default "". */
+  readonly vpcCniAddonVersion: string;
+  /** kube-proxy add-on version, minor = clusterVersion's; "" = EKS's default, chosen once at creation. Default "". */
+  readonly kubeProxyAddonVersion: string;
+  /** coredns add-on version; "" = EKS's default, chosen once at creation. Default "". */
+  readonly corednsAddonVersion: string;
+  /** metrics-server add-on version; "" = EKS's default, chosen once at creation. Default "". */
+  readonly metricsServerAddonVersion: string;
+  /**
+   * sha256 of the onnxruntime CUDA NuGet package the CUDA image installs (serving/Dockerfile);
+   * required once a color computes on a GPU. Default "".
+   */
+  readonly onnxruntimeCudaSha256: string;
 }
 
 /** Raw config: project keys without namespace, plus "aws:region". Values as strings or typed. */
@@ -235,6 +284,7 @@ const BLUE_DEFAULT: ColorConfig = {
   replicas: 2,
   maxReplicas: 4,
   image: "",
+  accelerator: "",
   ...BATCHING_DEFAULT,
 };
 const GREEN_DEFAULT: ColorConfig = {
@@ -242,6 +292,7 @@ const GREEN_DEFAULT: ColorConfig = {
   replicas: 0,
   maxReplicas: 4,
   image: "",
+  accelerator: "",
   ...BATCHING_DEFAULT,
 };
 
@@ -457,14 +508,14 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     kind: "color",
     default: BLUE_DEFAULT,
     description:
-      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
+      'Blue color: {modelVersion, replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path blue.modelVersion 1.0.0`.',
   },
   {
     key: "green",
     kind: "color",
     default: GREEN_DEFAULT,
     description:
-      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = the stack\'s image), maxBatchSize (1-65536), maxBatchDelayMs (0-60000)}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
+      'Green color: {modelVersion ("" = none), replicas, maxReplicas, image ("" = follows the stack\'s build; <repo>@sha256:<digest> pins it), accelerator ("" = the model\'s manifest, "gpu" or "cpu"), maxBatchSize (1-65536), maxBatchDelayMs (0-60000), experiment (optional A/B test: {name, treatmentVersion, treatmentPercent 1-99, assignmentKey "header:<name>" or "body:<field>", default header:X-User-Id})}. Set fields with `pulumi config set --path green.modelVersion 1.1.0`.',
   },
   {
     key: "servingCpu",
@@ -528,6 +579,56 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     description:
       "p99 target response time in ms above which a color's CloudWatch latency alarm fires (1-60000).",
   },
+  // ---- Day-2 guards (issue 14) ----
+  {
+    key: "environment",
+    kind: "string",
+    default: "dev",
+    description:
+      '"dev" or "production". Production requires certificateArn, a live color of at least 2 replicas and pinned EKS add-on versions.',
+  },
+  {
+    key: "previewAllowedCidrs",
+    kind: "stringList",
+    default: [],
+    description:
+      "Source CIDRs (at most 3) allowed to use the preview and color-pin routes, besides the stack's secret preview token; [] = any source with the token.",
+  },
+  {
+    key: "vpcCniAddonVersion",
+    kind: "string",
+    default: "",
+    description:
+      'vpc-cni EKS add-on version, e.g. "v1.20.4-eksbuild.1"; "" = EKS\'s default, chosen once at creation and then kept.',
+  },
+  {
+    key: "kubeProxyAddonVersion",
+    kind: "string",
+    default: "",
+    description:
+      'kube-proxy EKS add-on version (its minor is clusterVersion\'s), e.g. "v1.35.0-eksbuild.2"; "" = EKS\'s default, chosen once at creation and then kept.',
+  },
+  {
+    key: "corednsAddonVersion",
+    kind: "string",
+    default: "",
+    description:
+      'coredns EKS add-on version, e.g. "v1.12.4-eksbuild.1"; "" = EKS\'s default, chosen once at creation and then kept.',
+  },
+  {
+    key: "metricsServerAddonVersion",
+    kind: "string",
+    default: "",
+    description:
+      'metrics-server EKS add-on version, e.g. "v0.8.0-eksbuild.1"; "" = EKS\'s default, chosen once at creation and then kept.',
+  },
+  {
+    key: "onnxruntimeCudaSha256",
+    kind: "string",
+    default: "",
+    description:
+      "sha256 (64 hex) of the Microsoft.ML.OnnxRuntime.Gpu.Linux NuGet package the CUDA image installs (serving/Dockerfile); required once a color computes on a GPU.",
+  },
 ];
 
 const COLOR_FIELDS = [
@@ -535,9 +636,12 @@ const COLOR_FIELDS = [
   "replicas",
   "maxReplicas",
   "image",
+  "accelerator",
   "maxBatchSize",
   "maxBatchDelayMs",
+  "experiment",
 ] as const;
+const EXPERIMENT_FIELDS = ["name", "treatmentVersion", "treatmentPercent", "assignmentKey"] as const;
 const ROLLOUT_FIELDS = Object.keys(DEFAULT_ROLLOUT_POLICY) as (keyof RolloutPolicy)[];
 /** Fields of the object-valued keys, for `pulumi config set <key>.<field>` without --path. */
 const OBJECT_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -659,18 +763,7 @@ function coerceNumber(key: string, v: unknown): number {
 }
 
 function coerceRollout(key: string, v: unknown): RolloutPolicy {
-  const value = parseJsonIfString(key, v, "an object");
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${ROLLOUT_FIELDS.join(", ")}}, got ${show(v)}`);
-  }
-  const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(ROLLOUT_FIELDS as string[]).includes(f));
-  if (unknownFields.length > 0) {
-    throw new CoercionError(
-      `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${ROLLOUT_FIELDS.join(", ")}`,
-    );
-  }
+  const obj = coerceObject(key, v, ROLLOUT_FIELDS);
   // A partial object keeps the defaults of the fields it leaves out (stack files written before
   // a field existed parse unchanged).
   const d = DEFAULT_ROLLOUT_POLICY;
@@ -694,22 +787,28 @@ function coerceRollout(key: string, v: unknown): RolloutPolicy {
   };
 }
 
-function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+/** An object value (JSON when set as one string) with only `fields`, or an issue naming the key. */
+function coerceObject(key: string, v: unknown, fields: readonly string[]): Record<string, unknown> {
   const value = parseJsonIfString(key, v, "an object");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CoercionError(`${key} must be an object {${COLOR_FIELDS.join(", ")}}, got ${show(v)}`);
+    throw new CoercionError(`${key} must be an object {${fields.join(", ")}}, got ${show(v)}`);
   }
   const obj = value as Record<string, unknown>;
-  const unknownFields = Object.keys(obj).filter((f) => !(COLOR_FIELDS as readonly string[]).includes(f));
+  const unknownFields = Object.keys(obj).filter((f) => !fields.includes(f));
   if (unknownFields.length > 0) {
     throw new CoercionError(
       `${key} has unknown field(s) ${unknownFields.map((f) => JSON.stringify(f)).join(", ")}; ` +
-        `allowed: ${COLOR_FIELDS.join(", ")}`,
+        `allowed: ${fields.join(", ")}`,
     );
   }
+  return obj;
+}
+
+function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfig {
+  const obj = coerceObject(key, v, COLOR_FIELDS);
   // Fields not set keep their defaults: `pulumi config set --path green.modelVersion 1.1.0`
   // creates an object with just that field.
-  const text = (field: "modelVersion" | "image"): string =>
+  const text = (field: "modelVersion" | "image" | "accelerator"): string =>
     obj[field] === undefined ? defaults[field] : coerceString(`${key}.${field}`, obj[field]);
   const integer = (field: "replicas" | "maxReplicas" | "maxBatchSize" | "maxBatchDelayMs"): number =>
     obj[field] === undefined ? defaults[field] : coerceInteger(`${key}.${field}`, obj[field]);
@@ -718,8 +817,32 @@ function coerceColor(key: string, v: unknown, defaults: ColorConfig): ColorConfi
     replicas: integer("replicas"),
     maxReplicas: integer("maxReplicas"),
     image: text("image"),
+    accelerator: text("accelerator") as ColorConfig["accelerator"],
     maxBatchSize: integer("maxBatchSize"),
     maxBatchDelayMs: integer("maxBatchDelayMs"),
+    ...(obj.experiment !== undefined
+      ? { experiment: coerceExperiment(`${key}.experiment`, obj.experiment) }
+      : {}),
+  };
+}
+
+/** `<color>.experiment`: name, treatmentVersion and treatmentPercent required; assignmentKey defaults. */
+function coerceExperiment(key: string, v: unknown): ExperimentSpec {
+  const obj = coerceObject(key, v, EXPERIMENT_FIELDS);
+  const missing = (["name", "treatmentVersion", "treatmentPercent"] as const).filter(
+    (f) => obj[f] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new CoercionError(`${key} needs ${missing.map((f) => `${key}.${f}`).join(", ")} (got ${show(v)})`);
+  }
+  return {
+    name: coerceString(`${key}.name`, obj.name),
+    treatmentVersion: coerceString(`${key}.treatmentVersion`, obj.treatmentVersion),
+    treatmentPercent: coerceInteger(`${key}.treatmentPercent`, obj.treatmentPercent),
+    assignmentKey:
+      obj.assignmentKey === undefined
+        ? DEFAULT_ASSIGNMENT_KEY
+        : coerceString(`${key}.assignmentKey`, obj.assignmentKey),
   };
 }
 
@@ -831,6 +954,18 @@ function colorRules(color: Color): ConfigRule[] {
         `${color}.image must be "" (the stack's image) or an image reference such as ` +
         `123456789012.dkr.ecr.us-west-2.amazonaws.com/serving@sha256:<64 hex>, got ${show(c[color].image)}`,
     },
+    {
+      key: `${color}.accelerator`,
+      violated: (c) => !["", "gpu", "cpu"].includes(c[color].accelerator),
+      message: (c) =>
+        `${color}.accelerator must be "" (what the model's manifest asks for), "gpu" or "cpu", got ${show(c[color].accelerator)}`,
+    },
+    {
+      key: `${color}.accelerator`,
+      violated: (c) => c[color].accelerator === "gpu" && !c.gpuEnabled,
+      message: () =>
+        `${color}.accelerator is "gpu" but gpuEnabled is false: the stack has no GPU nodes. Set ${color}.accelerator to "cpu" or "", or gpuEnabled to true`,
+    },
     ...(["maxBatchSize", "maxBatchDelayMs"] as const).map((field): ConfigRule => {
       const { min, max } = BATCHING_LIMITS[field];
       return {
@@ -839,7 +974,18 @@ function colorRules(color: Color): ConfigRule[] {
         message: (c) => `${color}.${field} must be an integer from ${min} to ${max}, got ${c[color][field]}`,
       };
     }),
+    {
+      key: `${color}.experiment`,
+      violated: (c) => experimentProblemsOf(c, color).length > 0,
+      message: (c) => experimentProblemsOf(c, color).join("; "),
+    },
   ];
+}
+
+/** Problems with a color's experiment (none without one). */
+function experimentProblemsOf(c: StackConfig, color: Color): string[] {
+  const e = c[color].experiment;
+  return e ? experimentSpecProblems(`${color}.experiment`, e, c[color].modelVersion) : [];
 }
 
 /** Most steps a rollout may take before the flip. */
@@ -887,6 +1033,79 @@ const ROLLOUT_RULES: readonly ConfigRule[] = [
     (v) => isInt(v, 0, 604800),
     "an integer from 0 (off) to 604800 (7 days, the ALB's limit)",
   ),
+];
+
+/** EKS add-on version keys and the add-on each pins. */
+export const ADDON_VERSION_KEYS = {
+  "vpc-cni": "vpcCniAddonVersion",
+  "kube-proxy": "kubeProxyAddonVersion",
+  coredns: "corednsAddonVersion",
+  "metrics-server": "metricsServerAddonVersion",
+} as const satisfies Record<string, keyof StackConfig>;
+const ADDON_VERSION_RE = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/** ALB rule condition values: 5 per rule, 2 taken by the preview headers. */
+export const MAX_PREVIEW_CIDRS = 3;
+
+/** Issue 14's rules: add-on pins, preview sources, the CUDA package checksum, production guards. */
+const DAY2_RULES: readonly ConfigRule[] = [
+  oneOf("environment", ["dev", "production"]),
+  eachOf("previewAllowedCidrs", isCanonicalIpv4Cidr, 'IPv4 network CIDRs such as "203.0.113.0/24"'),
+  {
+    key: "previewAllowedCidrs",
+    violated: (c) => c.previewAllowedCidrs.length > MAX_PREVIEW_CIDRS,
+    message: (c) =>
+      `previewAllowedCidrs must list at most ${MAX_PREVIEW_CIDRS} CIDRs (an ALB rule takes 5 condition values; ` +
+      `the preview headers use 2), got ${c.previewAllowedCidrs.length}`,
+  },
+  ...Object.values(ADDON_VERSION_KEYS).map((key) =>
+    matches(
+      key,
+      (v) => v === "" || ADDON_VERSION_RE.test(v),
+      '"" or an EKS add-on version such as "v1.20.4-eksbuild.1"',
+    ),
+  ),
+  {
+    key: "kubeProxyAddonVersion",
+    violated: (c) => {
+      const m = /^v1\.(\d+)\./.exec(c.kubeProxyAddonVersion);
+      const k = CLUSTER_VERSION_RE.exec(c.clusterVersion);
+      return m !== null && k !== null && m[1] !== k[1];
+    },
+    message: (c) =>
+      `kubeProxyAddonVersion must have clusterVersion's minor (kube-proxy follows the control plane), got ` +
+      `${show(c.kubeProxyAddonVersion)} with clusterVersion ${show(c.clusterVersion)}`,
+  },
+  matches(
+    "onnxruntimeCudaSha256",
+    (v) => v === "" || /^[0-9a-f]{64}$/.test(v),
+    '"" or 64 lowercase hex characters',
+  ),
+  {
+    key: "certificateArn",
+    violated: (c) => c.environment === "production" && c.certificateArn === "",
+    message: () =>
+      'certificateArn must be set when environment is "production": production traffic is served over HTTPS only. ' +
+      "Fix: `pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>`",
+  },
+  {
+    key: `activeColor`,
+    violated: (c) =>
+      c.environment === "production" &&
+      (c.activeColor === "blue" || c.activeColor === "green") &&
+      c[c.activeColor].replicas < 2,
+    message: (c) =>
+      `${c.activeColor}.replicas must be at least 2 when environment is "production" (${c.activeColor} is live): with one ` +
+      `replica a node drain evicts it before its replacement is healthy in the ALB, got ${c[c.activeColor].replicas}. ` +
+      `Fix: \`pulumi config set --path ${c.activeColor}.replicas 2\``,
+  },
+  ...Object.entries(ADDON_VERSION_KEYS).map(([addon, key]): ConfigRule => ({
+    key,
+    violated: (c) => c.environment === "production" && c[key] === "",
+    message: () =>
+      `${key} must be pinned when environment is "production", so an add-on upgrade is a reviewed change. ` +
+      `Find EKS's default: \`aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version <clusterVersion> ` +
+      `--query 'addons[].addonVersions[?compatibilities[?defaultVersion]].addonVersion' --output text\``,
+  })),
 ];
 
 /** The validation table, checked in order; every violated rule is reported. */
@@ -1051,6 +1270,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
 
   ...ROLLOUT_RULES,
   intRange("alarmP99LatencyMs", 1, 60000),
+  ...DAY2_RULES,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1135,11 +1355,17 @@ export function coerceConfig(input: RawConfig): { config: StackConfig; issues: C
   for (const key of Object.keys(raw)) {
     if (key === "aws:region" || known.has(key)) continue;
     const hint = closestKey(key);
+    // A deeper path set without --path (`green.experiment.name`) is stored as a flat key.
+    const nested = /^(\w+)\.\w+\.\w+/.test(key) && known.has(key.split(".")[0]);
     issues.push({
       key,
       message:
         `unknown config key ${PROJECT_NAME}:${key}` +
-        (hint ? ` (did you mean ${hint}?)` : ` (known keys: ${[...known].join(", ")})`),
+        (nested
+          ? ` (a path into ${key.split(".")[0]}: \`pulumi config rm ${key}\` and use \`pulumi config set --path ${key} <value>\`)`
+          : hint
+            ? ` (did you mean ${hint}?)`
+            : ` (known keys: ${[...known].join(", ")})`),
     });
   }
 

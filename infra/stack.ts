@@ -5,9 +5,10 @@
  * Order of concerns: network -> cluster (+ GPU nodes) -> cluster autoscaler -> model store, image,
  * identities -> load balancer controller -> load balancer, serving colors, traffic (the blue/green part).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import { ADDON_VERSION_KEYS, type Accelerator, type StackConfig } from "./config";
 import { AccessLogBucket } from "./components/accessLogBucket";
 import { Cluster } from "./components/cluster";
 import { ClusterAutoscaler } from "./components/clusterAutoscaler";
@@ -15,6 +16,7 @@ import { GPU_NODE_LABELS, GPU_TOLERATION, GpuNodeGroup } from "./components/gpuN
 import { COLOR_HEADER, LoadBalancer, PREVIEW_HEADER_VALUE } from "./components/loadBalancer";
 import { LoadBalancerController } from "./components/loadBalancerController";
 import { ModelStore } from "./components/modelStore";
+import { PREVIEW_TOKEN_HEADER, PreviewAccess } from "./components/previewAccess";
 import { Network } from "./components/network";
 import { ServingIdentity } from "./components/servingIdentity";
 import { ServingImage } from "./components/servingImage";
@@ -22,9 +24,17 @@ import { ServingColor } from "./components/servingColor";
 import { ServingMonitoring } from "./components/servingMonitoring";
 import { ServingNamespace } from "./components/servingNamespace";
 import { TrafficRouter } from "./components/trafficRouter";
-import { BUNDLED_MODEL_DIR, REPO_ROOT, requireAbsolute } from "./paths";
+import { REPO_ROOT, requireAbsolute } from "./paths";
+import {
+  bundledAccelerator,
+  BUNDLED_MODELS_DIR,
+  colorRequests,
+  imageVariant,
+  resolveAccelerator,
+} from "./accelerators";
+import { colorImage, imagePinViolations } from "./imagePins";
+import { COLORS, planTraffic, TrafficError, type Color, type TrafficPlan } from "./traffic";
 import type { RolloutTargets } from "./rollout/aws/targets";
-import { COLORS, planTraffic, type Color, type TrafficPlan } from "./traffic";
 
 export interface CreateStackOptions {
   /**
@@ -44,6 +54,12 @@ export interface StackOutputs extends TrafficPlan {
   readonly albAccessLogBucketName: pulumi.Output<string>;
   /** `<repository>@sha256:<digest>` of the image this stack built. */
   readonly imageRef: pulumi.Output<string>;
+  /** The image blue runs (its pin, or the build); what `blue.image` pins it to. */
+  readonly blueImage: pulumi.Output<string>;
+  /** The image green runs (its pin, or the build); what `green.image` pins it to. */
+  readonly greenImage: pulumi.Output<string>;
+  /** Where each color computes ("gpu" or "cpu"), after the manifest default. */
+  readonly accelerators: Readonly<Record<Color, Accelerator>>;
   /** DNS name of the serving ALB. */
   readonly albDnsName: pulumi.Output<string>;
   /** `http(s)://<albDnsName>`: live traffic, weighted over the two colors. */
@@ -61,6 +77,38 @@ export interface StackOutputs extends TrafficPlan {
   readonly dashboardUrl: string;
   /** Names, ARNs and URNs `npm run rollout` acts on (see infra/rollout/aws/targets.ts). */
   readonly rolloutTargets: pulumi.Output<RolloutTargets>;
+  /** Name of the header every preview or color-pin request must also carry: `X-Serving-Preview-Token`. */
+  readonly previewTokenHeader: string;
+  /** Its value (secret): `pulumi stack output previewToken --show-secrets`. */
+  readonly previewToken: pulumi.Output<string>;
+}
+
+/**
+ * The bundled version directory of model `name` (`serving/models/<name>/<version>/`, the first
+ * version when several), which seedBundledModel publishes. Throws naming the bundled models when
+ * `name` has none.
+ */
+export function bundledVersionDir(repoRoot: string, name: string): string {
+  const root = path.join(repoRoot, BUNDLED_MODELS_DIR);
+  const dir = path.join(root, name);
+  const versions = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
+    : [];
+  if (versions.length === 0) {
+    const bundled = fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `"${e.name}"`);
+    throw new Error(
+      `seedBundledModel is true but no bundled model is named "${name}" (modelName); bundled: ${bundled.join(", ")}. ` +
+        `Set modelName to one of them or seedBundledModel to false`,
+    );
+  }
+  return path.join(dir, versions[0]);
 }
 
 /** EKS cluster name for the stack: `<project>-<stack>`, limited to what EKS accepts. */
@@ -80,6 +128,29 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
   // Traffic guards and drain timings first: a refused flip or canary fails the preview before
   // any resource is registered, and the old routing stays as it is.
   const traffic = planTraffic(cfg, { stack });
+  // A live color pins its image while the standby is warm (infra/imagePins.ts).
+  const pinProblems = imagePinViolations(cfg);
+  if (pinProblems.length > 0) throw new TrafficError(pinProblems.join("\n"));
+  // GPU or CPU per color; the image carries CUDA only when a color computes on a GPU.
+  const accelerators = Object.fromEntries(
+    COLORS.map((color) => [
+      color,
+      resolveAccelerator(
+        cfg[color].accelerator,
+        bundledAccelerator(repoRoot, cfg.modelName, cfg[color].modelVersion),
+        cfg.gpuEnabled,
+      ),
+    ]),
+  ) as Record<Color, Accelerator>;
+  const variant = imageVariant(COLORS.map((c) => ({ ...cfg[c], accelerator: accelerators[c] })));
+  if (variant === "cuda" && cfg.onnxruntimeCudaSha256 === "") {
+    throw new Error(
+      `onnxruntimeCudaSha256 must be set: ${COLORS.filter((c) => accelerators[c] === "gpu").join(" and ")} ` +
+        "computes on a GPU, so the stack builds the CUDA image, which installs onnxruntime's CUDA provider " +
+        "libraries from the NuGet package serving/Dockerfile names and refuses a package it cannot verify. " +
+        "Fix: `pulumi config set onnxruntimeCudaSha256 <sha256 of the .nupkg>` (see serving/Dockerfile for the URL)",
+    );
+  }
 
   // ---- Network and cluster ---------------------------------------------------------------------
   const network = new Network("network", {
@@ -103,6 +174,9 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     systemNodeInstanceType: cfg.systemNodeInstanceType,
     systemNodeCount: cfg.systemNodeCount,
     systemNodesAutoscaled: cfg.clusterAutoscaler,
+    addonVersions: Object.fromEntries(
+      Object.entries(ADDON_VERSION_KEYS).map(([addon, key]) => [addon, cfg[key]]),
+    ),
     tags,
   });
   // GPU nodes and the device plugin exist only with gpuEnabled; CPU-only dev stacks serve on
@@ -122,7 +196,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         diskSizeGiB: cfg.gpuNodeDiskSizeGiB,
         capacityType: cfg.gpuCapacityType,
         devicePluginChartVersion: cfg.nvidiaDevicePluginChartVersion,
-        dependsOn: cluster.nodeRoleAttachments,
+        // Like the system nodes: the node role, vpc-cni and kube-proxy first.
+        dependsOn: cluster.nodeDependencies,
         devicePluginDependsOn: cluster.workloadDependencies,
         tags,
       })
@@ -154,23 +229,18 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
   // ---- Model registry, image, identities ------------------------------------------------------
   const modelStore = new ModelStore("models", {
     noncurrentVersionDays: cfg.modelNoncurrentVersionDays,
-    seedModelDir: cfg.seedBundledModel ? path.join(repoRoot, BUNDLED_MODEL_DIR) : undefined,
+    seedModelDir: cfg.seedBundledModel ? bundledVersionDir(repoRoot, cfg.modelName) : undefined,
     tags,
   });
   const seeded = modelStore.seededModel;
-  if (seeded && seeded.manifest.name !== cfg.modelName) {
-    throw new Error(
-      `seedBundledModel is true but the bundled model is "${seeded.manifest.name}" while modelName is ` +
-        `"${cfg.modelName}": set modelName to "${seeded.manifest.name}" or seedBundledModel to false`,
-    );
-  }
   /** Objects a Deployment serving `version` must wait for (the seeded bundle, if that is the version). */
   const modelObjectsFor = (version: string): pulumi.Resource[] =>
     seeded && seeded.manifest.version === version ? modelStore.seededObjects : [];
 
   const image = new ServingImage("serving", {
     contextDir: repoRoot,
-    accelerator: cfg.gpuEnabled ? "cuda" : "cpu",
+    accelerator: variant,
+    cudaPackageSha256: cfg.onnxruntimeCudaSha256,
     keepImages: cfg.ecrKeepImages,
     tags,
   });
@@ -194,6 +264,9 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         tags,
       })
     : undefined;
+  // The header routes (preview, color pins) need the stack's secret token and, when set, a source
+  // address in previewAllowedCidrs.
+  const previewAccess = new PreviewAccess("preview-access", { sourceCidrs: cfg.previewAllowedCidrs });
   const lb = new LoadBalancer("serving", {
     vpcId: cluster.vpcId,
     publicSubnetIds: cluster.publicSubnetIds,
@@ -203,6 +276,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     certificateArn: cfg.certificateArn,
     deregistrationDelaySeconds: cfg.deregistrationDelaySeconds,
     accessLogs: albLogs,
+    routeGuard: previewAccess.guard,
     tags,
   });
 
@@ -243,7 +317,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         color,
         namespace: serving.namespaceName,
         serviceAccountName: serving.serviceAccountName,
-        image: c.image || image.imageRef,
+        image: colorImage(c.image, image.imageRef),
         modelBucketName: modelStore.bucketName,
         modelName: cfg.modelName,
         modelVersion: c.modelVersion,
@@ -252,19 +326,23 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
         targetGroupArn: lb.targetGroups[color].arn,
         region: cfg.region,
         servingPort: cfg.servingPort,
-        gpuEnabled: cfg.gpuEnabled,
+        gpuEnabled: accelerators[color] === "gpu",
         gpuNodeSelector: {
           "node.onnx-eks-serving/accelerator": GPU_NODE_LABELS["node.onnx-eks-serving/accelerator"],
         },
         gpuTaintKey: GPU_TOLERATION.key,
-        cpu: cfg.servingCpu,
-        memory: cfg.servingMemory,
+        ...colorRequests(
+          { cpu: cfg.servingCpu, memory: cfg.servingMemory },
+          cfg.gpuEnabled,
+          accelerators[color],
+        ),
         preStopDelaySeconds: cfg.preStopDelaySeconds,
         drainDelaySeconds: cfg.drainDelaySeconds,
         // Batching is per color, so a change can be staged on the standby and flipped; the access
         // log and the inference thread are the same for both.
         maxBatchSize: c.maxBatchSize,
         maxBatchDelayMs: c.maxBatchDelayMs,
+        ...(c.experiment ? { experiment: c.experiment } : {}),
         accessLog: cfg.servingAccessLog,
         inferenceThread: cfg.servingInferenceThread,
         // The controller's CRDs and webhooks exist before a binding is created.
@@ -277,6 +355,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
           ...servingIdentity.permissions,
           ...modelObjectsFor(c.modelVersion),
           ...(lb.grpcColorRoutes ? [lb.grpcColorRoutes[color]] : []),
+          ...(c.experiment ? modelObjectsFor(c.experiment.treatmentVersion) : []),
         ],
         // gRPC (with a certificate only): the color's gRPC target group, bound like the HTTP one.
         ...(lb.grpcTargetGroups ? { grpcTargetGroupArn: lb.grpcTargetGroups[color].arn } : {}),
@@ -292,6 +371,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
   };
   const router = new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
+    routeGuard: previewAccess.guard,
     activeColor: traffic.activeColor,
     canaryPercent: cfg.canaryPercent,
     stickySeconds: cfg.rollout.stickySeconds,
@@ -359,11 +439,16 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     modelBucketName: modelStore.bucketName,
     albAccessLogBucketName: albLogs ? albLogs.bucketName : pulumi.output(""),
     imageRef: image.imageRef,
+    blueImage: pulumi.output(colorImage(cfg.blue.image, image.imageRef)),
+    greenImage: pulumi.output(colorImage(cfg.green.image, image.imageRef)),
+    accelerators,
     albDnsName: lb.dnsName,
     url: lb.url,
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
     grpcEndpoint: lb.grpcEndpoint,
+    previewTokenHeader: PREVIEW_TOKEN_HEADER,
+    previewToken: previewAccess.token,
     dashboardUrl: monitoring.dashboardUrl,
     rolloutTargets,
     ...traffic,

@@ -64,6 +64,13 @@ export interface ClusterArgs {
   readonly systemNodeDiskSizeGiB?: number;
   /** Days the control-plane log group keeps logs. Default 90. */
   readonly logRetentionDays?: number;
+  /**
+   * EKS add-on versions by add-on name (vpc-cni, kube-proxy, coredns, metrics-server). An add-on
+   * left out (or "") gets the version EKS pairs with the cluster's Kubernetes version, chosen
+   * once at creation and then kept (ignoreChanges), so it never floats between runs.
+   * Default {}.
+   */
+  readonly addonVersions?: Readonly<Record<string, string>>;
   /** Tags for every AWS resource. Default {}. */
   readonly tags?: Record<string, string>;
 }
@@ -164,6 +171,12 @@ export class Cluster extends pulumi.ComponentResource {
   readonly publicSubnetIds: pulumi.Output<string[]>;
   /** Node role shared by the managed node groups. */
   readonly nodeRoleArn: pulumi.Output<string>;
+  /**
+   * What any node group waits for: the node role's policies and the vpc-cni and kube-proxy
+   * add-ons (with bootstrapSelfManagedAddons false, a node registering before vpc-cni exists
+   * never turns Ready).
+   */
+  readonly nodeDependencies: pulumi.Resource[];
   readonly eksCluster: aws.eks.Cluster;
   readonly systemNodeGroup: aws.eks.NodeGroup;
   /** The node role's policy attachments: node groups depend on them. */
@@ -320,23 +333,30 @@ export class Cluster extends pulumi.ComponentResource {
       addonName: string,
       extra: Pick<aws.eks.AddonArgs, "serviceAccountRoleArn">,
       opts: pulumi.CustomResourceOptions,
-    ): aws.eks.Addon =>
-      new aws.eks.Addon(
+    ): aws.eks.Addon => {
+      const pinned = args.addonVersions?.[addonName] ?? "";
+      return new aws.eks.Addon(
         `${name}-${addonName}`,
         {
           clusterName: cluster.name,
           addonName,
-          addonVersion: aws.eks.getAddonVersionOutput(
-            { addonName, kubernetesVersion: cluster.version, mostRecent: false },
-            parent,
-          ).version,
+          addonVersion:
+            pinned !== ""
+              ? pinned
+              : aws.eks.getAddonVersionOutput(
+                  { addonName, kubernetesVersion: cluster.version, mostRecent: false },
+                  parent,
+                ).version,
           ...extra,
           resolveConflictsOnCreate: "OVERWRITE",
           resolveConflictsOnUpdate: "OVERWRITE",
           tags,
         },
-        { parent: this, ...opts },
+        // Unpinned: EKS's default at creation, then kept. The default moves when AWS publishes a
+        // new build; following it on every run would upgrade add-ons as a side effect of any up.
+        { parent: this, ...opts, ...(pinned === "" ? { ignoreChanges: ["addonVersion"] } : {}) },
       );
+    };
     const cniRole = new IrsaRole(
       `${name}-vpc-cni`,
       {
@@ -377,6 +397,7 @@ export class Cluster extends pulumi.ComponentResource {
         ),
     );
     this.nodeRoleArn = nodeRole.arn;
+    this.nodeDependencies = [vpcCni, kubeProxy, ...this.nodeRoleAttachments];
 
     this.systemNodeGroup = managedNodeGroup(
       `${name}-system`,
@@ -395,7 +416,7 @@ export class Cluster extends pulumi.ComponentResource {
         labels: { ...SYSTEM_NODE_LABEL },
         tags,
       },
-      { parent: this, dependsOn: [vpcCni, kubeProxy, ...this.nodeRoleAttachments] },
+      { parent: this, dependsOn: this.nodeDependencies },
     );
 
     // CoreDNS needs somewhere to run: its add-on only turns ACTIVE once nodes exist.

@@ -42,16 +42,15 @@ export const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler";
 
 /**
  * Cluster Autoscaler image tag per Kubernetes minor: the newest patch release of the matching
- * release branch (registry.k8s.io/autoscaling/cluster-autoscaler). Sources: the registry image
- * promotion kubernetes/k8s.io#8815 (v1.32.5) and the cluster-autoscaler releases as collected in
- * aws-ia/terraform-aws-eks-blueprints-addons#516 (v1.33.5, v1.34.4, v1.35.1). A cluster minor
- * missing here is refused by the config check rather than run with a mismatched autoscaler.
+ * release branch (registry.k8s.io/autoscaling/cluster-autoscaler), as of the review in issue 14:
+ * 1.32.7, 1.33.6, 1.34.5, 1.35.2. A cluster minor missing here is refused by the config check
+ * rather than run with a mismatched autoscaler.
  */
 export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = {
-  "1.32": "v1.32.5",
-  "1.33": "v1.33.5",
-  "1.34": "v1.34.4",
-  "1.35": "v1.35.1",
+  "1.32": "v1.32.7",
+  "1.33": "v1.33.6",
+  "1.34": "v1.34.5",
+  "1.35": "v1.35.2",
 };
 
 /** The image tag for a cluster version "1.<minor>"; undefined when no matching release is known. */

@@ -18,6 +18,40 @@ export const GPU_NODE_LABELS = {
   "nvidia.com/gpu.present": "true",
 } as const;
 
+/**
+ * The label the Cluster Autoscaler's AWS provider reads to know a node has a GPU before the device
+ * plugin advertises `nvidia.com/gpu` (cluster-autoscaler/cloudprovider/aws/README.md, "Special
+ * note on GPU instances"): without it a new GPU node looks GPU-less for the plugin's start-up, the
+ * Pending GPU pod still does not fit, and the autoscaler adds another node. Its value is the GPU
+ * type; the presence is what stops the over-scaling.
+ */
+export const AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator";
+
+/** GPU of each x86_64 NVIDIA instance family, as the autoscaler README spells types (nvidia-tesla-k80). */
+export const GPU_TYPE_BY_FAMILY: Readonly<Record<string, string>> = {
+  p3: "nvidia-tesla-v100",
+  p3dn: "nvidia-tesla-v100",
+  g4dn: "nvidia-tesla-t4",
+  g5: "nvidia-a10g",
+  g6: "nvidia-l4",
+  gr6: "nvidia-l4",
+  g6e: "nvidia-l40s",
+  p4d: "nvidia-tesla-a100",
+  p4de: "nvidia-tesla-a100",
+  p5: "nvidia-h100",
+  p5e: "nvidia-h200",
+  p5en: "nvidia-h200",
+};
+
+/**
+ * The {@link AUTOSCALER_GPU_LABEL} value for a node group's instance types: their GPU type when
+ * they share one, else "nvidia" (one label per group; presence is what the autoscaler needs).
+ */
+export function autoscalerGpuType(instanceTypes: readonly string[]): string {
+  const types = new Set(instanceTypes.map((t) => GPU_TYPE_BY_FAMILY[t.split(".")[0]] ?? "nvidia"));
+  return types.size === 1 ? [...types][0] : "nvidia";
+}
+
 /** The taint keeping everything that does not tolerate it off the GPU nodes. */
 export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" } as const;
 
@@ -110,7 +144,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         diskSizeGiB: args.diskSizeGiB ?? 100,
         nameTag: `${name}-gpu`,
         autoscaled: args.autoscaled ?? false,
-        labels: { ...GPU_NODE_LABELS },
+        // Set by the kubelet at registration, before the device plugin runs.
+        labels: { ...GPU_NODE_LABELS, [AUTOSCALER_GPU_LABEL]: autoscalerGpuType(instanceTypes) },
         taints: [{ ...GPU_TAINT }],
         tags,
       },

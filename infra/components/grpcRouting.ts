@@ -10,8 +10,11 @@
  * their weights from the one `weights(activeColor, canaryPercent)` value, so a flip or a canary
  * moves HTTP and gRPC together, and the preview and pin headers work the same for both.
  */
+import type * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_GRPC_PORT } from "../../serving/src/config";
 import type { Color } from "../traffic";
+import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** Port the serving pods serve gRPC on (the server's GRPC_PORT default). */
 export { DEFAULT_GRPC_PORT };
@@ -48,3 +51,25 @@ export const GRPC_RULE_PRIORITY: Readonly<Record<"preview" | Color | "weighted",
 export function grpcServed(certificateArn: string | undefined): boolean {
   return (certificateArn ?? "") !== "";
 }
+
+/**
+ * The conditions of a gRPC header rule (preview or pin): the same as its HTTP twin's, guarded the
+ * same way (preview token, source CIDRs), plus the gRPC content type.
+ */
+export function grpcHeaderConditions(
+  header: string,
+  value: string,
+  guard: RouteGuard | undefined,
+): pulumi.Input<aws.types.input.lb.ListenerRuleCondition[]> {
+  if (!guard) return [{ httpHeader: { httpHeaderName: header, values: [value] } }, grpcCondition()];
+  return guardedHeaderConditions(header, value, guard).apply((conditions) => [
+    ...conditions,
+    grpcCondition(),
+  ]);
+}
+
+/**
+ * An ALB rule holds at most 5 condition values; a guarded gRPC header rule uses the header, the
+ * token, the content type and one per source CIDR, so gRPC leaves room for 2 CIDRs, not 3.
+ */
+export const GRPC_MAX_GUARD_CIDRS = 2;

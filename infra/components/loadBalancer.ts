@@ -6,10 +6,12 @@ import {
   DEFAULT_GRPC_PORT,
   GRPC_HEALTH_CHECK_PATH,
   GRPC_HEALTHY_CODES,
+  GRPC_MAX_GUARD_CIDRS,
   GRPC_RULE_PRIORITY,
-  grpcCondition,
+  grpcHeaderConditions,
   grpcServed,
 } from "./grpcRouting";
+import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** Request header that routes to one color directly, bypassing the weights. */
 export const COLOR_HEADER = "X-Serving-Color";
@@ -69,6 +71,11 @@ export interface LoadBalancerArgs {
    * gRPC is off (the ALB routes gRPC only on HTTPS). Default: 8081.
    */
   readonly grpcPort?: number;
+  /**
+   * What the color-pin header rules require besides `X-Serving-Color: <color>` (the preview
+   * token, source CIDRs); see PreviewAccess. Default: none (open to any client; tests only).
+   */
+  readonly routeGuard?: RouteGuard;
 }
 
 const CIDR_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -116,6 +123,13 @@ export function loadBalancerArgProblems(args: LoadBalancerArgs): string[] {
   if (!Number.isInteger(grpcPort) || grpcPort < 1 || grpcPort > 65535 || grpcPort === port) {
     problems.push(
       `grpcPort must be an integer from 1 to 65535 other than servingPort (${port}), got ${JSON.stringify(grpcPort)}`,
+    );
+  }
+  const guardCidrs = args.routeGuard?.sourceCidrs.length ?? 0;
+  if (grpcServed(args.certificateArn) && guardCidrs > GRPC_MAX_GUARD_CIDRS) {
+    problems.push(
+      `with a certificate (gRPC on), the header routes allow at most ${GRPC_MAX_GUARD_CIDRS} source CIDRs ` +
+        `(an ALB rule holds 5 condition values and gRPC's use one for the content type), got ${guardCidrs}`,
     );
   }
   const logPrefixProblem = args.accessLogs ? accessLogPrefixProblem(args.accessLogs.prefix) : undefined;
@@ -340,7 +354,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
         {
           listenerArn: this.servingListener.arn,
           priority: RULE_PRIORITY[color],
-          conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }],
+          conditions: args.routeGuard
+            ? guardedHeaderConditions(COLOR_HEADER, color, args.routeGuard)
+            : [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }],
           actions: [{ type: "forward", targetGroupArn: this.targetGroups[color].arn }],
           tags,
         },
@@ -420,7 +436,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
           {
             listenerArn: this.servingListener.arn,
             priority: GRPC_RULE_PRIORITY[color],
-            conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }, grpcCondition()],
+            conditions: grpcHeaderConditions(COLOR_HEADER, color, args.routeGuard),
             actions: [{ type: "forward", targetGroupArn: grpcGroups[color].arn }],
             tags,
           },

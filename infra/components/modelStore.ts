@@ -75,6 +75,25 @@ export function readBundledModel(dir: string): BundledModel {
   return { manifest, modelPath, prefix: versionPrefix(manifest.name, manifest.version) };
 }
 
+/** Where seeded model files are staged, by sha256: one absolute path on every machine and checkout. */
+export const DEFAULT_ASSET_ROOT = "/tmp/onnx-eks-serving/model-assets";
+
+/**
+ * Copies `file` (whose sha256 is `sha256`) to `<root>/<sha256>/<basename>` and returns that path,
+ * reusing a copy already there. The asset path is a resource input: a path inside the checkout
+ * would differ between checkouts of the same commit.
+ */
+export function stageByDigest(file: string, sha256: string, root: string = DEFAULT_ASSET_ROOT): string {
+  const target = path.join(root, sha256, path.basename(file));
+  if (fs.existsSync(target) && sha256Bytes(fs.readFileSync(target)) === sha256) return target;
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.copyFileSync(file, tmp);
+  fs.chmodSync(tmp, 0o644);
+  fs.renameSync(tmp, target);
+  return target;
+}
+
 export class ModelStore extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
@@ -173,14 +192,18 @@ export class ModelStore extends pulumi.ComponentResource {
         {
           bucket: bucket.id,
           key: `${bundle.prefix}${MODEL_FILE}`,
-          source: new pulumi.asset.FileAsset(bundle.modelPath),
+          // A path that depends on the content only (like the image's build context): a second
+          // checkout of the same commit must not plan an object update.
+          source: new pulumi.asset.FileAsset(stageByDigest(bundle.modelPath, bundle.manifest.sha256)),
           contentType: "application/octet-stream",
           // S3 stores (and verifies on upload) a SHA-256 of the object.
           checksumAlgorithm: "SHA256",
           metadata: { sha256: bundle.manifest.sha256 },
           tags,
         },
-        { parent: this, dependsOn: ready },
+        // Registry objects outlive the resource that first wrote them: turning seeding off (or a
+        // rename) must not delete a version a color serves or rolls back to.
+        { parent: this, dependsOn: ready, retainOnDelete: true },
       );
       // The manifest last: readers that find a manifest can rely on the model being there.
       const manifest = new aws.s3.BucketObjectv2(
@@ -193,7 +216,7 @@ export class ModelStore extends pulumi.ComponentResource {
           checksumAlgorithm: "SHA256",
           tags,
         },
-        { parent: this, dependsOn: [...ready, model] },
+        { parent: this, dependsOn: [...ready, model], retainOnDelete: true },
       );
       this.seededModel = bundle;
       this.seededObjects.push(model, manifest);

@@ -9,8 +9,14 @@ import {
   type AccessLogPolicy,
   type InferenceThread,
 } from "../../serving/src/config";
+import {
+  experimentPrefix,
+  experimentSpecProblems,
+  type ExperimentSpec,
+} from "../../serving/src/experiment/settings";
 import { versionPrefix } from "../../serving/src/model/manifest";
 import { DEFAULT_GRPC_PORT } from "./grpcRouting";
+import { providersFor } from "../../serving/src/runtime/providers";
 import {
   cpuCores,
   cpuQuantityProblem,
@@ -33,6 +39,12 @@ export const COLOR_LABEL = "serving.onnx-eks-serving/color";
 export const MODEL_CACHE_DIR = "/var/cache/models";
 /** The uid the image runs as (serving/Dockerfile). */
 export const SERVER_UID = 10001;
+
+/**
+ * pulumi-kubernetes' per-resource switch for a forced server-side apply (takes fields other
+ * managers own). Used only to set `replicas: 0` on a color the HPA scaled before.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 
 /** The NVIDIA device plugin's resource name. */
 export const GPU_RESOURCE = "nvidia.com/gpu";
@@ -62,7 +74,10 @@ export interface ServingColorArgs {
   readonly region: pulumi.Input<string>;
   /** Port the server listens on (PORT) and the Service exposes. Default: 8080. */
   readonly servingPort?: number;
-  /** Request one NVIDIA GPU per pod and schedule on GPU nodes; false = CPU-only. Default: true. */
+  /**
+   * The color computes on a GPU: one NVIDIA GPU per pod, GPU nodes, the CUDA provider first.
+   * false = CPU: no GPU request or toleration, CPU nodes, the CPU provider. Default: true.
+   */
   readonly gpuEnabled?: boolean;
   /** Node labels of the GPU node group, used as nodeSelector when gpuEnabled. Default: {}. */
   readonly gpuNodeSelector?: Readonly<Record<string, string>>;
@@ -98,6 +113,12 @@ export interface ServingColorArgs {
   readonly accessLog?: AccessLogPolicy;
   /** Where the server runs `session.run` (INFERENCE_THREAD): "main" or "worker". Default: "main". */
   readonly inferenceThread?: InferenceThread;
+  /**
+   * An A/B experiment: the pods also load `treatmentVersion` (from the same bucket), assign each
+   * request by a stable hash of (name, assignment key), and write prediction and outcome records
+   * under `experiments/<name>/` of the model bucket. Needs `modelVersion`. Default: none.
+   */
+  readonly experiment?: ExperimentSpec;
   /** Value of app.kubernetes.io/part-of. Default: "onnx-eks-serving". */
   readonly partOf?: string;
   /**
@@ -169,9 +190,22 @@ export function servingColorArgProblems(args: ServingColorArgs): string[] {
   };
   oneOf("servingAccessLog", tuning.accessLog, ACCESS_LOG_POLICIES);
   oneOf("servingInferenceThread", tuning.inferenceThread, INFERENCE_THREADS);
+  if (args.experiment)
+    p.push(...experimentSpecProblems(`${c}.experiment`, args.experiment, args.modelVersion ?? ""));
   const util = args.targetCpuUtilizationPercent ?? 70;
   if (!int(util, 1, 100)) p.push(`targetCpuUtilizationPercent must be an integer from 1 to 100, got ${util}`);
   return p;
+}
+
+/** The server's EXPERIMENT_* variables for a color's experiment (records under `experiments/<name>/`). */
+function experimentEnv(e: ExperimentSpec, bucket: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
+  return [
+    { name: "EXPERIMENT_NAME", value: e.name },
+    { name: "EXPERIMENT_TREATMENT_VERSION", value: e.treatmentVersion },
+    { name: "EXPERIMENT_TREATMENT_PERCENT", value: String(e.treatmentPercent) },
+    { name: "EXPERIMENT_ASSIGNMENT_KEY", value: e.assignmentKey },
+    { name: "EXPERIMENT_RECORDS_URI", value: pulumi.interpolate`s3://${bucket}/${experimentPrefix(e.name)}` },
+  ];
 }
 
 /** INTRA_OP_THREADS from the CPU request, so onnxruntime does not spawn a thread per node core. */
@@ -277,7 +311,15 @@ export class ServingColor extends pulumi.ComponentResource {
           // registers and deregisters targets.
         },
       },
-      { parent: this, dependsOn: args.bindingDependsOn ?? [] },
+      {
+        parent: this,
+        dependsOn: args.bindingDependsOn ?? [],
+        // spec.targetGroupARN is immutable (the controller's webhook refuses a change), so a new
+        // target group (e.g. servingPort changed) replaces the binding; its fixed name means the
+        // old one goes first.
+        replaceOnChanges: ["spec.targetGroupARN"],
+        deleteBeforeReplace: true,
+      },
     );
 
     if (grpcPort !== undefined) {
@@ -315,8 +357,9 @@ export class ServingColor extends pulumi.ComponentResource {
             { name: "MODEL_VERSION", value: modelVersion },
           ]
         : []),
+      ...(args.experiment ? experimentEnv(args.experiment, args.modelBucketName) : []),
       { name: "MODEL_CACHE_DIR", value: MODEL_CACHE_DIR },
-      { name: "EXECUTION_PROVIDERS", value: gpu ? "cuda,cpu" : "cpu" },
+      { name: "EXECUTION_PROVIDERS", value: providersFor(gpu ? "gpu" : "cpu").join(",") },
       { name: "INTRA_OP_THREADS", value: String(intraOpThreads(cpu)) },
       // Batching and threading are always set, defaults included: the pod spec says what runs.
       { name: "MAX_BATCH_SIZE", value: String(tuning.maxBatchSize) },
@@ -358,11 +401,21 @@ export class ServingColor extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
-        metadata: { namespace: args.namespace, name: objectName, labels: versionedLabels },
+        metadata: {
+          namespace: args.namespace,
+          name: objectName,
+          labels: versionedLabels,
+          // Scaling a color to 0 takes spec.replicas back from the HPA that owned it (its
+          // managed-fields entry outlives the HPA): force that one apply, nothing else.
+          ...(args.replicas > 0 ? {} : { annotations: { [PATCH_FORCE_ANNOTATION]: "true" } }),
+        },
         spec: {
-          // Set explicitly: Pulumi awaits this many Ready pods (readiness gates included) before
-          // anything that depends on the Deployment, such as a listener weight, may change.
-          replicas: args.replicas,
+          // With an HPA (replicas > 0) the Deployment carries no `replicas`: the HPA owns the
+          // field through the scale subresource and its floor is minReplicas. Applying a value
+          // here would conflict with kube-controller-manager (server-side apply) once the HPA
+          // has scaled, and forcing it would shrink a color under load. Without pods there is
+          // no HPA (minReplicas 0 needs the HPAScaleToZero gate) and `replicas: 0` is set.
+          ...(args.replicas > 0 ? {} : { replicas: 0 }),
           selector: { matchLabels: { ...this.selectorLabels } },
           revisionHistoryLimit: 5,
           // Model download + CUDA start-up can be slow; the startup probe allows 10 minutes.

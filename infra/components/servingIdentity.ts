@@ -1,11 +1,15 @@
 /**
  * Workload identity of the model server: an IRSA role only the `model-server` ServiceAccount of
- * the serving namespace can assume, allowed to read model artifacts and nothing else:
- * s3:GetObject under `models/`, s3:ListBucket restricted to the `models/` prefix, and kms:Decrypt
- * on the bucket's key only when S3 asks on the pod's behalf.
+ * the serving namespace can assume, allowed to read model artifacts and to write experiment
+ * records, nothing else: s3:GetObject under `models/`, s3:ListBucket restricted to the `models/`
+ * prefix, s3:PutObject under `experiments/` only, and kms:Decrypt / kms:GenerateDataKey on the
+ * bucket's key only when S3 asks on the pod's behalf.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, type PolicyDocument } from "./irsaRole";
+
+/** Where experiments' prediction and outcome records live in the model bucket (`experiments/<name>/`). */
+export const EXPERIMENTS_PREFIX = "experiments/";
 
 /** The ServiceAccount the serving pods run as (B creates it in the serving namespace). */
 export const SERVING_SERVICE_ACCOUNT = "model-server";
@@ -27,6 +31,8 @@ export interface ServingIdentityArgs {
   readonly region: string;
   /** Key prefix readable by the role. Default "models/". */
   readonly prefix?: string;
+  /** Key prefix the role may put experiment records under. Default {@link EXPERIMENTS_PREFIX}. */
+  readonly experimentsPrefix?: string;
   /** Tags. Default {}. */
   readonly tags?: Record<string, string>;
 }
@@ -67,6 +73,35 @@ export function modelReaderPolicy(args: {
   };
 }
 
+/**
+ * Writing experiment records: s3:PutObject under the experiments prefix and nothing else (no
+ * read, list, delete or overwrite of models). The bucket encrypts with SSE-KMS and a bucket key,
+ * so a put needs kms:GenerateDataKey, allowed only through S3. The grant does not depend on which
+ * experiments run, so starting one changes only that color's Deployment.
+ */
+export function experimentWriterStatements(args: {
+  bucketArn: string;
+  kmsKeyArn: string;
+  region: string;
+  prefix?: string;
+}): PolicyDocument["Statement"] {
+  return [
+    {
+      Sid: "WriteExperimentRecords",
+      Effect: "Allow",
+      Action: ["s3:PutObject"],
+      Resource: [`${args.bucketArn}/${args.prefix ?? EXPERIMENTS_PREFIX}*`],
+    },
+    {
+      Sid: "EncryptExperimentRecords",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey"],
+      Resource: [args.kmsKeyArn],
+      Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
+    },
+  ];
+}
+
 export class ServingIdentity extends pulumi.ComponentResource {
   /** Role ARN for the ServiceAccount annotation `eks.amazonaws.com/role-arn`. */
   readonly roleArn: pulumi.Output<string>;
@@ -84,12 +119,22 @@ export class ServingIdentity extends pulumi.ComponentResource {
         oidcIssuer: args.oidcIssuer,
         namespace: args.namespace,
         serviceAccount: this.serviceAccount,
-        description: `Model server (${args.namespace}/${this.serviceAccount}): read models from the registry bucket`,
-        policy: pulumi
-          .all([args.bucketArn, args.kmsKeyArn])
-          .apply(([bucketArn, kmsKeyArn]) =>
-            modelReaderPolicy({ bucketArn, kmsKeyArn, region: args.region, prefix: args.prefix }),
-          ),
+        description: `Model server (${args.namespace}/${this.serviceAccount}): read models from the registry bucket, write experiment records`,
+        policy: pulumi.all([args.bucketArn, args.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) => {
+          const reader = modelReaderPolicy({
+            bucketArn,
+            kmsKeyArn,
+            region: args.region,
+            prefix: args.prefix,
+          });
+          const writer = experimentWriterStatements({
+            bucketArn,
+            kmsKeyArn,
+            region: args.region,
+            prefix: args.experimentsPrefix,
+          });
+          return { ...reader, Statement: [...reader.Statement, ...writer] };
+        }),
         tags: args.tags,
       },
       { parent: this },

@@ -28,6 +28,11 @@ export interface ServingImageArgs {
   readonly dockerfile?: string;
   /** Value of the ACCELERATOR build arg: "cuda" for GPU nodes, "cpu" otherwise. Default "cuda". */
   readonly accelerator?: Accelerator;
+  /**
+   * sha256 of onnxruntime's CUDA NuGet package (build arg ORT_CUDA_NUPKG_SHA256), which the CUDA
+   * image verifies before installing it; required with accelerator "cuda". Default "".
+   */
+  readonly cudaPackageSha256?: string;
   /** Target platform (the node groups run x86_64). Default "linux/amd64". */
   readonly platform?: "linux/amd64" | "linux/arm64";
   /** Images the lifecycle policy keeps; older ones expire. Default 20. */
@@ -40,7 +45,12 @@ export interface ServingImageArgs {
    */
   readonly buildOnPreview?: boolean;
   /** Tags for AWS resources. Default {}. */
-  readonly tags?: Record<string, string>;
+  readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Absolute directory the build context is staged under (see {@link stageBuildContext}); the
+   * same on every machine that deploys the stack. Default {@link DEFAULT_STAGING_ROOT}.
+   */
+  readonly stagingRoot?: string;
 }
 
 /** ECR lifecycle policy: keep the newest `keep` images, expire the rest. */
@@ -128,10 +138,22 @@ export function isIgnored(relPath: string, patterns: readonly IgnorePattern[]): 
 /** Directories never hashed: VCS metadata and installed packages (the build installs from the lockfile). */
 const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
 
+/**
+ * The ignore file BuildKit (and pulumi-docker-build's context hash) applies: `<Dockerfile>.dockerignore`
+ * when it exists, else `<context>/.dockerignore`; undefined when neither does.
+ */
+export function dockerignoreFor(contextDir: string, dockerfile?: string): string | undefined {
+  const candidates = [
+    ...(dockerfile ? [`${dockerfile}.dockerignore`] : []),
+    path.join(contextDir, ".dockerignore"),
+  ];
+  return candidates.find((f) => fs.existsSync(f));
+}
+
 /** Files of the build context after .dockerignore, as sorted posix paths relative to the context. */
-export function contextFiles(contextDir: string): string[] {
-  const ignoreFile = path.join(contextDir, ".dockerignore");
-  const patterns = fs.existsSync(ignoreFile) ? parseDockerignore(fs.readFileSync(ignoreFile, "utf8")) : [];
+export function contextFiles(contextDir: string, dockerfile?: string): string[] {
+  const ignoreFile = dockerignoreFor(contextDir, dockerfile);
+  const patterns = ignoreFile ? parseDockerignore(fs.readFileSync(ignoreFile, "utf8")) : [];
   const canReinclude = patterns.some((p) => p.negate);
   const out: string[] = [];
   const walk = (rel: string): void => {
@@ -170,13 +192,126 @@ export function contentTag(args: {
   field("dockerfile", fs.readFileSync(args.dockerfile));
   field("platform", args.platform);
   field("buildArgs", JSON.stringify(Object.entries(args.buildArgs).sort(([a], [b]) => a.localeCompare(b))));
-  for (const rel of contextFiles(args.contextDir)) {
+  const ignoreFile = dockerignoreFor(args.contextDir, args.dockerfile);
+  field("dockerignore", ignoreFile ? fs.readFileSync(ignoreFile) : "");
+  field("dockerfilePath", path.relative(args.contextDir, args.dockerfile).split(path.sep).join("/"));
+  for (const rel of contextFiles(args.contextDir, args.dockerfile)) {
     const abs = path.join(args.contextDir, rel);
     const stat = fs.statSync(abs);
     field("path", `${rel}\u0000${stat.mode & 0o111 ? "x" : "-"}`);
     field("content", createHash("sha256").update(fs.readFileSync(abs)).digest("hex"));
   }
   return `ctx-${hash.digest("hex").slice(0, 24)}`;
+}
+
+/** Where build contexts are staged by default: one absolute path on every machine and checkout. */
+export const DEFAULT_STAGING_ROOT = "/tmp/onnx-eks-serving/build-contexts";
+
+/** A build context copied to a path and modes that depend on its content only. */
+export interface StagedContext {
+  /** `<stagingRoot>/<tag>`: the context location the provider sees. */
+  readonly dir: string;
+  /** `<dir>/serving/Dockerfile` (or the Dockerfile's path relative to the original context). */
+  readonly dockerfile: string;
+  /** The content tag, also the directory name. */
+  readonly tag: string;
+}
+
+/**
+ * Copies the build context (the files .dockerignore lets through, the ignore file and the
+ * Dockerfile) to `<stagingRoot>/<contentTag>/`, with modes 0644 or 0755 (from the exec bit alone),
+ * directories 0755, whatever the checkout's path or umask.
+ *
+ * Why: pulumi-docker-build diffs an Image on `context.location` and the Dockerfile's path (as
+ * strings) and on a context hash that covers each file's content, path and full mode
+ * (provider/internal/image.go Diff, context.go hashFile). A second checkout of the same commit,
+ * or a checkout under another umask, would otherwise rebuild and push under the unchanged
+ * content tag, which the IMMUTABLE repository refuses (ImageTagAlreadyExistsException). Staged,
+ * every input the provider diffs on is a function of the tag: same content, same tag, no change.
+ *
+ * Idempotent and safe to run concurrently: a finished directory holds `.staged` and is reused;
+ * a new one is written under a temporary name and renamed into place.
+ */
+export function stageBuildContext(args: {
+  contextDir: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  platform: string;
+  stagingRoot?: string;
+  /** Staged contexts to keep under the root, this one included. Default {@link DEFAULT_KEEP_STAGED}. */
+  keepStaged?: number;
+}): StagedContext {
+  const root = requireAbsolute(args.stagingRoot ?? DEFAULT_STAGING_ROOT, "stageBuildContext: stagingRoot");
+  const tag = contentTag(args);
+  const relDockerfile = path.relative(args.contextDir, args.dockerfile);
+  if (relDockerfile.startsWith("..") || path.isAbsolute(relDockerfile)) {
+    throw new Error(
+      `the Dockerfile ${args.dockerfile} must live inside the build context ${args.contextDir}`,
+    );
+  }
+  const dir = path.join(root, tag);
+  const staged = { dir, dockerfile: path.join(dir, relDockerfile), tag };
+  if (fs.existsSync(path.join(dir, ".staged"))) {
+    // Mark it recently used, so pruning keeps the contexts stacks deploy now.
+    const now = new Date();
+    fs.utimesSync(path.join(dir, ".staged"), now, now);
+    return staged;
+  }
+
+  fs.mkdirSync(root, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(root, `.${tag}-`));
+  const copy = (from: string, rel: string, executable: boolean): void => {
+    const to = path.join(tmp, rel);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.writeFileSync(to, fs.readFileSync(from));
+    // chmod after writing: the mode given to writeFile would be masked by the umask.
+    fs.chmodSync(to, executable ? 0o755 : 0o644);
+  };
+  for (const rel of contextFiles(args.contextDir, args.dockerfile)) {
+    const abs = path.join(args.contextDir, rel);
+    copy(abs, rel, (fs.statSync(abs).mode & 0o111) !== 0);
+  }
+  const ignoreFile = dockerignoreFor(args.contextDir, args.dockerfile);
+  if (ignoreFile) copy(ignoreFile, path.relative(args.contextDir, ignoreFile), false);
+  copy(args.dockerfile, relDockerfile, false);
+  const fixDirModes = (d: string): void => {
+    fs.chmodSync(d, 0o755);
+    for (const e of fs.readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory()) fixDirModes(path.join(d, e.name));
+  };
+  fixDirModes(tmp);
+  fs.writeFileSync(path.join(tmp, ".staged"), `${tag}\n`);
+  fs.chmodSync(path.join(tmp, ".staged"), 0o644);
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    // Another process staged the same content first: use its copy.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(dir, ".staged"))) throw err;
+  }
+  pruneStagedContexts(root, args.keepStaged ?? DEFAULT_KEEP_STAGED, dir);
+  return staged;
+}
+
+/** Staged contexts kept by default: the provider reads only the current one (its Diff hashes the new inputs). */
+export const DEFAULT_KEEP_STAGED = 10;
+
+/**
+ * Removes all but the `keep` most recently staged contexts under `root` (never `current`), so
+ * every code change does not leave a copy behind for good. Old ones are safe to remove:
+ * pulumi-docker-build hashes only the new context location when it diffs.
+ */
+export function pruneStagedContexts(root: string, keep: number, current?: string): void {
+  const staged = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^ctx-[0-9a-f]{24}$/.test(e.name))
+    .map((e) => path.join(root, e.name))
+    .filter((d) => d !== current && fs.existsSync(path.join(d, ".staged")))
+    .map((d) => ({ d, t: fs.statSync(path.join(d, ".staged")).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of staged.slice(Math.max(0, keep - (current ? 1 : 0)))) {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 }
 
 export class ServingImage extends pulumi.ComponentResource {
@@ -197,13 +332,30 @@ export class ServingImage extends pulumi.ComponentResource {
     );
     const platform = args.platform ?? "linux/amd64";
     const keep = args.keepImages ?? 20;
-    const tags = args.tags ?? {};
+    const tags = { ...args.tags };
     if (!fs.existsSync(dockerfile))
       throw new Error(`ServingImage ${name}: Dockerfile ${dockerfile} does not exist`);
     if (!Number.isInteger(keep) || keep < 1)
       throw new Error(`ServingImage ${name}: keepImages must be >= 1, got ${keep}`);
-    const buildArgs = { ACCELERATOR: args.accelerator ?? "cuda" };
-    this.tag = contentTag({ contextDir, dockerfile, buildArgs, platform });
+    const accelerator = args.accelerator ?? "cuda";
+    const cudaSha = args.cudaPackageSha256 ?? "";
+    if (accelerator === "cuda" && !/^[0-9a-f]{64}$/.test(cudaSha)) {
+      throw new Error(
+        `ServingImage ${name}: cudaPackageSha256 must be the sha256 (64 hex) of onnxruntime's CUDA NuGet package for the CUDA image, got ${JSON.stringify(cudaSha)}`,
+      );
+    }
+    const buildArgs: Record<string, string> = {
+      ACCELERATOR: accelerator,
+      ...(accelerator === "cuda" ? { ORT_CUDA_NUPKG_SHA256: cudaSha } : {}),
+    };
+    const staged = stageBuildContext({
+      contextDir,
+      dockerfile,
+      buildArgs,
+      platform,
+      stagingRoot: args.stagingRoot,
+    });
+    this.tag = staged.tag;
 
     const repo = new aws.ecr.Repository(
       `${name}-repo`,
@@ -228,8 +380,9 @@ export class ServingImage extends pulumi.ComponentResource {
     this.image = new dockerBuild.Image(
       `${name}-image`,
       {
-        context: { location: contextDir },
-        dockerfile: { location: dockerfile },
+        // The staged copy: its path, modes and content are functions of the tag alone.
+        context: { location: staged.dir },
+        dockerfile: { location: staged.dockerfile },
         buildArgs,
         platforms: [platform],
         tags: [pulumi.interpolate`${repo.repositoryUrl}:${this.tag}`],

@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, standbyColor, weights as weightsOf, type Color, type Weights } from "../traffic";
-import { grpcCondition, GRPC_RULE_PRIORITY } from "./grpcRouting";
+import { grpcCondition, grpcHeaderConditions, GRPC_RULE_PRIORITY } from "./grpcRouting";
 import { COLOR_HEADER, PREVIEW_HEADER_VALUE, RULE_PRIORITY } from "./loadBalancer";
+import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** What the router needs from one color: where to send traffic and what must be ready first. */
 export interface RoutedColor {
@@ -25,6 +26,8 @@ export interface TrafficRouterArgs {
   readonly colors: Readonly<Record<Color, RoutedColor>>;
   /** Tags for the rules. Default: none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** What the preview rule requires besides its header (token, source CIDRs). Default: none. */
+  readonly routeGuard?: RouteGuard;
   /**
    * Each color's gRPC target group and its binding (see grpcRouting.ts); given, gRPC gets a
    * weighted and a preview rule with the same weights and standby. Default: none (gRPC off).
@@ -121,7 +124,9 @@ export class TrafficRouter extends pulumi.ComponentResource {
       {
         listenerArn: args.listenerArn,
         priority: RULE_PRIORITY.preview,
-        conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } }],
+        conditions: args.routeGuard
+          ? guardedHeaderConditions(COLOR_HEADER, PREVIEW_HEADER_VALUE, args.routeGuard)
+          : [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } }],
         actions: [{ type: "forward", targetGroupArn: args.colors[this.standbyColor].targetGroupArn }],
         tags,
       },
@@ -156,10 +161,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
         {
           listenerArn: args.listenerArn,
           priority: GRPC_RULE_PRIORITY.preview,
-          conditions: [
-            { httpHeader: { httpHeaderName: COLOR_HEADER, values: [PREVIEW_HEADER_VALUE] } },
-            grpcCondition(),
-          ],
+          conditions: grpcHeaderConditions(COLOR_HEADER, PREVIEW_HEADER_VALUE, args.routeGuard),
           actions: [{ type: "forward", targetGroupArn: grpc[this.standbyColor].targetGroupArn }],
           tags,
         },

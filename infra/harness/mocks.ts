@@ -304,6 +304,13 @@ export function mockResourceOutputs(
         },
       };
 
+    // -------------------------------------------------------------- random
+    case "random:index/randomPassword:RandomPassword": {
+      // Alphanumeric, as `special: false` asks; deterministic so plans compare.
+      const length = typeof inputs.length === "number" ? inputs.length : 16;
+      return { id: "none", state: { ...inputs, result: stableHex(length, type, name) } };
+    }
+
     // -------------------------------------------------------------- Kubernetes
     case "pulumi:providers:kubernetes":
     case "pulumi:providers:aws":

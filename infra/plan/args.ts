@@ -10,6 +10,7 @@
  * takes the same form: a change already made, applied to both sides, so that the plan shows only
  * what the `--set` changes add (e.g. a flip once green is staged).
  */
+import * as path from "node:path";
 
 export interface PlanArgs {
   /** Stack whose `Pulumi.<stack>.yaml` is the baseline. Default: "dev". */
@@ -18,6 +19,8 @@ export interface PlanArgs {
   readonly overrides: Readonly<Record<string, unknown>>;
   /** Changes applied to the baseline and to the change alike (`--base`). Default: none. */
   readonly base: Readonly<Record<string, unknown>>;
+  /** `--base-repo`: a checkout whose code is the baseline (absolute). Default: none. */
+  readonly baseRepo?: string;
   /** Print the diff as JSON instead of text. Default: false. */
   readonly json: boolean;
   /** `--help` was given. */
@@ -39,6 +42,9 @@ again with the changes, and prints which resources and which input properties di
                     (\`pulumi config set [--path] key value\` is --set key=value)
   --base key=value  a change already made (same form as --set), applied before and after, so
                     the plan shows only what the --set changes add
+  --base-repo dir   another checkout whose code is the baseline (e.g. \`git worktree add ../base main\`):
+                    the plan shows what this checkout's code changes do (a change under serving/
+                    is a new image; only colors that follow the build change). --set is then optional
   --stack name      baseline stack config Pulumi.<name>.yaml (default: dev)
   --json            print the diff as JSON
 
@@ -68,6 +74,7 @@ export function parsePlanArgs(argv: readonly string[], projectName: string): Pla
   let stack = "dev";
   let json = false;
   let help = false;
+  let baseRepo: string | undefined;
   const overrides: Record<string, unknown> = {};
   const base: Record<string, unknown> = {};
   const next = (i: number, flag: string): string => {
@@ -92,6 +99,9 @@ export function parsePlanArgs(argv: readonly string[], projectName: string): Pla
         if (!STACK.test(stack))
           throw new PlanUsageError(`--stack must be a stack name, got ${JSON.stringify(stack)}`);
         break;
+      case "--base-repo":
+        baseRepo = path.resolve(inline ?? next(i++, "--base-repo"));
+        break;
       case "--json":
         json = true;
         break;
@@ -103,10 +113,10 @@ export function parsePlanArgs(argv: readonly string[], projectName: string): Pla
         throw new PlanUsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  if (!help && Object.keys(overrides).length === 0) {
+  if (!help && Object.keys(overrides).length === 0 && baseRepo === undefined) {
     throw new PlanUsageError("nothing to plan: give at least one --set key=value");
   }
-  return { stack, overrides, base, json, help };
+  return { stack, overrides, base, json, help, ...(baseRepo !== undefined ? { baseRepo } : {}) };
 }
 
 /** `key=value` of a --set or --base: the key without project prefix, the value typed. */

@@ -52,7 +52,10 @@ export async function runPlanCli(argv: readonly string[], io: PlanIo = console):
     return 0;
   }
   try {
-    const plan = await planChange(args.stack, args.overrides, { baseOverrides: args.base });
+    const plan = await planChange(args.stack, args.overrides, {
+      baseOverrides: args.base,
+      baseRepoRoot: args.baseRepo,
+    });
     io.log(args.json ? JSON.stringify(planJson(plan), null, 2) : formatPlan(plan));
     return 0;
   } catch (err) {

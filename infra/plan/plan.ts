@@ -17,6 +17,14 @@ export interface PlanOptions {
    * already staged). Default: none; the baseline is `Pulumi.<stack>.yaml` as it is.
    */
   readonly baseOverrides?: Readonly<Record<string, unknown>>;
+  /**
+   * Another checkout (absolute path) whose code is the baseline, e.g. `git worktree add /tmp/base
+   * main`: the plan then shows what the code changes of this checkout do (a change under serving/
+   * is a new image build). Default: this checkout on both sides.
+   */
+  readonly baseRepoRoot?: string;
+  /** The checkout evaluated after the change. Default: this repository. */
+  readonly repoRoot?: string;
 }
 
 export interface PlanResult extends PlanReport {
@@ -38,7 +46,7 @@ export async function planChange(
   const base = options.baseOverrides ?? {};
   let before: StackEvaluation;
   try {
-    before = await evaluateStack(stack, base, { stack });
+    before = await evaluateStack(stack, base, { stack, repoRoot: options.baseRepoRoot ?? options.repoRoot });
   } catch (err) {
     const e = err as Error;
     const withBase = Object.keys(base).length > 0 ? ` with ${formatAssignments(base)}` : "";
@@ -46,7 +54,7 @@ export async function planChange(
       `stack "${stack}"'s current config${withBase} does not evaluate: ${e.name}: ${e.message}`,
     );
   }
-  const after = await evaluateStack(stack, { ...base, ...overrides }, { stack });
+  const after = await evaluateStack(stack, { ...base, ...overrides }, { stack, repoRoot: options.repoRoot });
   const diff = diffResources(before.resources, after.resources);
   const weights = after.outputs.weights as Record<string, unknown> | undefined;
   return {

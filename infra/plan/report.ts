@@ -17,7 +17,7 @@ export interface PlanReport {
 }
 
 /** Output names whose values are never printed. */
-const SECRET_OUTPUTS = new Set(["kubeconfig"]);
+const SECRET_OUTPUTS = new Set(["kubeconfig", "previewToken"]);
 
 /** Differences between two output objects; secret outputs show as "[secret]". */
 export function diffOutputs(
@@ -108,7 +108,7 @@ export function formatPlan(report: PlanReport): string {
   const base = report.baseOverrides ?? {};
   const onTopOf = Object.keys(base).length > 0 ? `, on top of ${formatAssignments(base)}` : "";
   const out: string[] = [
-    `Plan for stack "${report.stack}" with ${formatAssignments(report.overrides)}${onTopOf}`,
+    `Plan for stack "${report.stack}" with ${formatAssignments(report.overrides) || "this checkout's code"}${onTopOf}`,
     "(the program was evaluated twice under Pulumi's mock runtime: no cloud calls, no credentials)",
     "",
   ];

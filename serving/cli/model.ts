@@ -237,7 +237,7 @@ function describeTensor(t: TensorSpec): string {
   return `${t.name} ${t.datatype} [${t.shape.join(",")}]`;
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return (
     rows
@@ -251,7 +251,7 @@ function table(rows: string[][]): string {
   );
 }
 
-function processIo(): CliIo {
+export function processIo(): CliIo {
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { readExperiment, type ExperimentSettings } from "./experiment/settings";
 import { validateModelName, validateModelVersion } from "./model/manifest";
 import { parseExecutionProviders, type ExecutionProvider } from "./runtime/providers";
 
@@ -102,6 +103,8 @@ export interface ServerConfig {
   readonly drainDelaySeconds: number;
   /** Seconds from SIGTERM to a forced exit. Default: 30. */
   readonly shutdownTimeoutSeconds: number;
+  /** The A/B experiment this server runs (EXPERIMENT_* variables). Default: none. */
+  readonly experiment?: ExperimentSettings;
 }
 
 export class ConfigError extends Error {
@@ -148,7 +151,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       return raw as T;
     };
 
-  const config: ServerConfig = {
+  const base: ServerConfig = {
     port: read("PORT", 8080, int(0, 65535)),
     grpcPort: read<number | "off">("GRPC_PORT", DEFAULT_GRPC_PORT, (raw) => {
       if (raw === "off") return "off";
@@ -195,6 +198,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       read<InferenceThread | undefined>("INFERENCE_THREAD", undefined, oneOf(INFERENCE_THREADS)),
     ),
   };
+  const experiment = readExperiment(env, read, int, base.model.uri, base.model.version, problems);
+  const config: ServerConfig = { ...base, ...optional("experiment", experiment) };
   if (problems.length === 0 && config.shutdownTimeoutSeconds <= config.drainDelaySeconds) {
     problems.push(
       `SHUTDOWN_TIMEOUT_SECONDS (${config.shutdownTimeoutSeconds}) must be greater than DRAIN_DELAY_SECONDS ` +

@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     signalled = true;
     const deadline = setTimeout(() => {
       logger.error(
-        { timeoutSeconds: config.shutdownTimeoutSeconds, queued: server.service.queueDepth },
+        {
+          timeoutSeconds: config.shutdownTimeoutSeconds,
+          queued: server.service.queueDepth,
+          unwrittenExperimentRecords: server.models.experiment?.records.depth ?? 0,
+        },
         "shutdown timed out; exiting with requests unfinished",
       );
       process.exit(1);

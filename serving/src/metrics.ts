@@ -99,6 +99,44 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  // A/B experiments: labels are the experiment (one per pod), the variant (control, treatment)
+  // and small enums, so cardinality stays bounded.
+  readonly experimentRequests = new Counter({
+    name: `${METRIC_PREFIX}experiment_requests_total`,
+    help: "Requests an experiment routed, by experiment, variant and assignment (key: hashed from the assignment key; no_key: none given, sent to control and not a sample).",
+    labelNames: ["experiment", "variant", "assignment"] as const,
+    registers: [this.registry],
+  });
+
+  readonly experimentInferenceDuration = new Histogram({
+    name: `${METRIC_PREFIX}experiment_inference_duration_seconds`,
+    help: "Time from handing a request to its variant's batcher to its result (queueing included), by experiment and variant.",
+    labelNames: ["experiment", "variant"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly experimentRecords = new Counter({
+    name: `${METRIC_PREFIX}experiment_records_total`,
+    help: "Experiment records by kind (prediction, outcome) and result (accepted; refused: outcome answered 503, buffer full; dropped: prediction served but not recorded, buffer full).",
+    labelNames: ["experiment", "kind", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly experimentRecordWrites = new Counter({
+    name: `${METRIC_PREFIX}experiment_record_writes_total`,
+    help: "Record batches written to the experiment's store, by result (ok, failed: retried).",
+    labelNames: ["experiment", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly experimentRecordBuffer = new Gauge({
+    name: `${METRIC_PREFIX}experiment_record_buffer`,
+    help: "Experiment records held in memory, waiting or being written.",
+    labelNames: ["experiment"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: ServerMetricsOptions = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
     this.ready.set(0);

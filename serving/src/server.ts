@@ -9,15 +9,19 @@ import { DEFAULT_INFERENCE_THREAD, type ServerConfig } from "./config";
 import { GrpcInferenceServer } from "./grpc/server";
 import { buildApp } from "./http/app";
 import { ServerMetrics } from "./metrics";
-import { createModelStore } from "./model/createModelStore";
 import { createOnnxRuntime } from "./runtime/onnxRuntime";
 import { createWorkerRuntime } from "./runtime/workerRuntime";
+import { createServedModels } from "./service/createServedModels";
 import { ModelService } from "./service/modelService";
+import type { ServedModels } from "./service/servedModels";
 import { drainAndClose } from "./shutdown";
 
 export interface ServerHandle {
   readonly app: FastifyInstance;
+  /** The model (an experiment's control). */
   readonly service: ModelService;
+  /** Every version served and the experiment, if any. */
+  readonly models: ServedModels;
   readonly metrics: ServerMetrics;
   readonly logger: PinoLogger;
   /** `http://host:port` actually bound (the port is real even when PORT=0). */
@@ -106,27 +110,34 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const store = await createModelStore(config.model, logger);
   const batching = {
     maxBatchSize: config.maxBatchSize,
     maxDelayMs: config.maxBatchDelayMs,
     maxQueueSize: config.maxQueueSize,
   };
-  const service = new ModelService({
-    store,
-    createRuntime: (modelPath) =>
-      (config.inferenceThread === "worker" ? createWorkerRuntime : createOnnxRuntime)(modelPath, {
-        providers: config.executionProviders,
-        intraOpThreads: config.intraOpThreads,
-        interOpThreads: config.interOpThreads,
+  // Each model version (an experiment has two) gets its own store, runtime and batcher.
+  const { control: service, served } = await createServedModels(
+    config,
+    (store, extra) =>
+      new ModelService({
+        store,
+        createRuntime: (modelPath) =>
+          (config.inferenceThread === "worker" ? createWorkerRuntime : createOnnxRuntime)(modelPath, {
+            providers: config.executionProviders,
+            intraOpThreads: config.intraOpThreads,
+            interOpThreads: config.interOpThreads,
+            logger,
+          }),
+        batching: { ...batching, timeoutMs: config.requestTimeoutMs },
+        metrics,
         logger,
+        ...extra,
       }),
-    batching: { ...batching, timeoutMs: config.requestTimeoutMs },
     metrics,
     logger,
-  });
+  );
   const app = buildApp({
-    service,
+    service: served,
     metrics,
     logger,
     accessLog: config.accessLog,
@@ -138,7 +149,7 @@ export async function startServer(
     config.grpcPort === "off"
       ? undefined
       : new GrpcInferenceServer({
-          service,
+          service: served,
           metrics,
           logger,
           accessLog: config.accessLog,
@@ -156,20 +167,20 @@ export async function startServer(
     },
     "listening; loading model",
   );
-  // Health follows the model: SERVING once loaded and warm.
-  const loaded = service.start().finally(() => grpc?.syncHealth());
+  // Health follows the models: SERVING once loaded and warm.
+  const loaded = served.start().finally(() => grpc?.syncHealth());
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= drainAndClose({
       app,
       listeners: grpc ? [grpc] : [],
-      service,
+      service: served,
       drainDelayMs: config.drainDelaySeconds * 1000,
       logger,
       reason,
     }).then(() => loaded);
     return shuttingDown;
   };
-  return { app, service, metrics, logger, url, grpc, grpcPort, loaded, shutdown };
+  return { app, service, models: served, metrics, logger, url, grpc, grpcPort, loaded, shutdown };
 }

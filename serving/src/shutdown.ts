@@ -15,7 +15,8 @@ export interface DrainArgs {
    * it after the delay. Default: none.
    */
   readonly listeners?: readonly DrainableListener[];
-  readonly service: ModelService;
+  /** The served models (a ModelService, or ServedModels with an experiment's records). */
+  readonly service: Pick<ModelService, "startDraining" | "stop" | "queueDepth" | "inferencesRunning">;
   /** Time between readiness turning 503 and the listener closing, in ms. */
   readonly drainDelayMs: number;
   readonly logger: Logger;

@@ -244,8 +244,8 @@ export function mlpModel(args: MlpArgs = {}): BuiltModel {
   });
 }
 
-/** Small deterministic PRNG so benchmark models are identical run to run. */
-function mulberry32(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32) so benchmark models and test datasets are identical run to run. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -145,7 +145,7 @@ describe("clusterAutoscaler: node autoscaling for the managed node groups (mocks
           clusterName: CLUSTER,
           tags: ["k8s.io/cluster-autoscaler/enabled", `k8s.io/cluster-autoscaler/${CLUSTER}`],
         },
-        image: { tag: "v1.35.1" },
+        image: { tag: "v1.35.2" },
         rbac: {
           serviceAccount: {
             create: true,
@@ -184,7 +184,7 @@ describe("clusterAutoscaler: node autoscaling for the managed node groups (mocks
     it("runs the autoscaler release of the cluster's Kubernetes minor and the configured chart", () => {
       const values = valuesOf(variant.one(T.release, "cluster-autoscaler-release"));
       assert.equal(variant.config.clusterVersion, "1.34");
-      assert.deepEqual(values.image, { tag: "v1.34.4" });
+      assert.deepEqual(values.image, { tag: "v1.34.5" });
       assert.equal(variant.one(T.release, "cluster-autoscaler-release").inputs.version, "9.58.0");
       assert.equal(clusterAutoscalerImageTag("1.31"), undefined);
     });
@@ -223,10 +223,10 @@ describe("clusterAutoscaler: node autoscaling for the managed node groups (mocks
           `${name}: the sizes Pulumi creates the group with do not change`,
         );
       }
-      // Pulumi.dev.yaml: gpuNodesMin 1, gpuNodesDesired 2, gpuNodesMax 3
+      // Pulumi.dev.yaml: gpuNodesMin 0, gpuNodesDesired 0, gpuNodesMax 3 (churn computes on CPU)
       assert.deepEqual(dev.one(T.nodeGroup, "gpu-nodes").inputs.scalingConfig, {
-        minSize: 1,
-        desiredSize: 2,
+        minSize: 0,
+        desiredSize: 0,
         maxSize: 3,
       });
     });

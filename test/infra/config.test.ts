@@ -59,10 +59,19 @@ const DEFAULTS: StackConfig = {
     replicas: 2,
     maxReplicas: 4,
     image: "",
+    accelerator: "",
     maxBatchSize: 32,
     maxBatchDelayMs: 0,
   },
-  green: { modelVersion: "", replicas: 0, maxReplicas: 4, image: "", maxBatchSize: 32, maxBatchDelayMs: 0 },
+  green: {
+    modelVersion: "",
+    replicas: 0,
+    maxReplicas: 4,
+    image: "",
+    accelerator: "",
+    maxBatchSize: 32,
+    maxBatchDelayMs: 0,
+  },
   servingCpu: "2",
   servingMemory: "4Gi",
   servingAccessLog: "errors",
@@ -70,6 +79,13 @@ const DEFAULTS: StackConfig = {
   drainDelaySeconds: 5,
   preStopDelaySeconds: 15,
   deregistrationDelaySeconds: 30,
+  environment: "dev",
+  previewAllowedCidrs: [],
+  vpcCniAddonVersion: "",
+  kubeProxyAddonVersion: "",
+  corednsAddonVersion: "",
+  metricsServerAddonVersion: "",
+  onnxruntimeCudaSha256: "",
   rollout: {
     steps: [10, 50],
     bakeSeconds: 300,
@@ -135,6 +151,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 2,
       maxReplicas: 4,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -151,6 +168,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 2,
       maxReplicas: 6,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -169,6 +187,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 1,
       maxReplicas: 4,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -184,6 +203,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 1,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual(cfg.green, {
@@ -191,6 +211,7 @@ describe("config: parseConfig defaults and coercion", () => {
       replicas: 0,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
   });
@@ -208,6 +229,45 @@ describe("config: parseConfig defaults and coercion", () => {
     const typed = parseConfig({ ...BASE, blue: { maxBatchSize: 128, maxBatchDelayMs: 5 } });
     assert.deepEqual([typed.blue.maxBatchSize, typed.blue.maxBatchDelayMs], [128, 5]);
     assert.deepEqual([typed.green.maxBatchSize, typed.green.maxBatchDelayMs], [32, 0]);
+  });
+
+  it("says to use --path for an experiment field set as a flat key", () => {
+    assert.deepEqual(
+      errorOf({ ...BASE, "green.experiment.name": "ab" }).issues.map((i) => i.message),
+      [
+        "unknown config key onnx-eks-serving:green.experiment.name (a path into green: " +
+          "`pulumi config rm green.experiment.name` and use `pulumi config set --path green.experiment.name <value>`)",
+      ],
+    );
+  });
+
+  it("parses a color's experiment from --path values, defaulting the assignment key to header:X-User-Id", () => {
+    const cfg = parseConfig({
+      ...BASE,
+      green: {
+        modelVersion: "1.1.0",
+        experiment: { name: "ranker-v2", treatmentVersion: "1.2.0", treatmentPercent: "20" },
+      },
+    });
+    assert.deepEqual(cfg.green.experiment, {
+      name: "ranker-v2",
+      treatmentVersion: "1.2.0",
+      treatmentPercent: 20,
+      assignmentKey: "header:X-User-Id",
+    });
+    assert.equal(cfg.blue.experiment, undefined);
+    const json = parseConfig({
+      ...BASE,
+      blue: JSON.stringify({
+        experiment: {
+          name: "ab",
+          treatmentVersion: "1.1.0",
+          treatmentPercent: 50,
+          assignmentKey: "body:user_id",
+        },
+      }),
+    });
+    assert.equal(json.blue.experiment?.assignmentKey, "body:user_id");
   });
 
   it("accepts the batching bounds: maxBatchSize 1 and 65536, maxBatchDelayMs 0 and 60000", () => {
@@ -685,14 +745,14 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "color field misspelled",
     { green: { modelVerison: "1.1.0" } },
     [
-      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+      'green has unknown field(s) "modelVerison"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs, experiment',
     ],
   ],
   [
     "batching field misspelled (Triton's spelling)",
     { blue: { max_batch_size: 64 } },
     [
-      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, maxBatchSize, maxBatchDelayMs',
+      'blue has unknown field(s) "max_batch_size"; allowed: modelVersion, replicas, maxReplicas, image, accelerator, maxBatchSize, maxBatchDelayMs, experiment',
     ],
   ],
   [
@@ -731,6 +791,53 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     [
       "blue.maxBatchSize must be an integer from 1 to 65536, got 0",
       "green.maxBatchDelayMs must be an integer from 0 to 60000, got 100000",
+    ],
+  ],
+  [
+    "an experiment with every field wrong",
+    {
+      green: {
+        modelVersion: "1.1.0",
+        experiment: {
+          name: "Ranker V2",
+          treatmentVersion: "v2",
+          treatmentPercent: 100,
+          assignmentKey: "X-User-Id",
+        },
+      },
+    },
+    [
+      'green.experiment.name must be 1-63 of [a-z0-9-] starting and ending alphanumeric, got "Ranker V2"; ' +
+        'green.experiment.treatmentVersion must be a semantic version such as 1.2.3, got "v2"; ' +
+        "green.experiment.treatmentPercent must be an integer from 1 to 99, got 100; " +
+        'green.experiment.assignmentKey must be "header:<name>" (e.g. header:X-User-Id) or "body:<field>" (e.g. body:user_id), got "X-User-Id"',
+    ],
+  ],
+  [
+    "an experiment whose treatment is the control, at 0%",
+    { blue: { experiment: { name: "ab", treatmentVersion: "1.0.0", treatmentPercent: 0 } } },
+    [
+      'blue.experiment.treatmentVersion must differ from the color\'s modelVersion "1.0.0", got "1.0.0"; ' +
+        "blue.experiment.treatmentPercent must be an integer from 1 to 99, got 0",
+    ],
+  ],
+  [
+    "an experiment on a color without a model version",
+    { green: { experiment: { name: "ab", treatmentVersion: "1.2.0", treatmentPercent: 10 } } },
+    ["green.experiment needs the color's modelVersion (the control) to be set"],
+  ],
+  [
+    "an experiment without its required fields",
+    { "green.experiment": { name: "ab" } },
+    [
+      'green.experiment needs green.experiment.treatmentVersion, green.experiment.treatmentPercent (got {"name":"ab"})',
+    ],
+  ],
+  [
+    "an experiment field misspelled",
+    { green: { experiment: { name: "ab", treatmentVersion: "1.2.0", treatmentPercent: 10, share: 10 } } },
+    [
+      'green.experiment has unknown field(s) "share"; allowed: name, treatmentVersion, treatmentPercent, assignmentKey',
     ],
   ],
   [
@@ -818,6 +925,86 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     "deregistration delay above the ALB limit",
     { deregistrationDelaySeconds: 4000 },
     ["deregistrationDelaySeconds must be an integer from 0 to 3600, got 4000"],
+  ],
+  // ---- issue 14 ----
+  [
+    "an accelerator that is not gpu or cpu",
+    { "green.accelerator": "tpu" },
+    ['green.accelerator must be "" (what the model\'s manifest asks for), "gpu" or "cpu", got "tpu"'],
+  ],
+  [
+    "a blue accelerator that is not gpu or cpu",
+    { "blue.accelerator": "GPU" },
+    ['blue.accelerator must be "" (what the model\'s manifest asks for), "gpu" or "cpu", got "GPU"'],
+  ],
+  [
+    "a green gpu color on a stack without GPU nodes",
+    { gpuEnabled: "false", "green.accelerator": "gpu" },
+    [
+      'green.accelerator is "gpu" but gpuEnabled is false: the stack has no GPU nodes. Set green.accelerator to "cpu" or "", or gpuEnabled to true',
+    ],
+  ],
+  [
+    "a gpu color on a stack without GPU nodes",
+    { gpuEnabled: "false", "blue.accelerator": "gpu" },
+    [
+      'blue.accelerator is "gpu" but gpuEnabled is false: the stack has no GPU nodes. Set blue.accelerator to "cpu" or "", or gpuEnabled to true',
+    ],
+  ],
+  [
+    "an unknown environment",
+    { environment: "prod" },
+    ['environment must be one of "dev", "production", got "prod"'],
+  ],
+  [
+    "a preview source that is not a CIDR",
+    { previewAllowedCidrs: ["10.0.0.1"] },
+    [
+      'previewAllowedCidrs entries must be IPv4 network CIDRs such as "203.0.113.0/24", got previewAllowedCidrs[0]="10.0.0.1"',
+    ],
+  ],
+  [
+    "more preview sources than an ALB rule takes",
+    { previewAllowedCidrs: ["10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "203.0.113.0/24"] },
+    [
+      "previewAllowedCidrs must list at most 3 CIDRs (an ALB rule takes 5 condition values; the preview headers use 2), got 4",
+    ],
+  ],
+  ...(
+    [
+      ["vpcCniAddonVersion", "1.20.4"],
+      ["kubeProxyAddonVersion", "latest"],
+      ["corednsAddonVersion", "v1.12"],
+      ["metricsServerAddonVersion", "0.8.0-eksbuild.1"],
+    ] as const
+  ).map(([key, value]): [string, Record<string, unknown>, string[]] => [
+    `a malformed ${key}`,
+    { [key]: value },
+    [`${key} must be "" or an EKS add-on version such as "v1.20.4-eksbuild.1", got ${JSON.stringify(value)}`],
+  ]),
+  [
+    "a kube-proxy add-on of another Kubernetes minor",
+    { kubeProxyAddonVersion: "v1.34.1-eksbuild.2" },
+    [
+      'kubeProxyAddonVersion must have clusterVersion\'s minor (kube-proxy follows the control plane), got "v1.34.1-eksbuild.2" with clusterVersion "1.35"',
+    ],
+  ],
+  [
+    "a CUDA package checksum that is not sha256 hex",
+    { onnxruntimeCudaSha256: "ABC" },
+    ['onnxruntimeCudaSha256 must be "" or 64 lowercase hex characters, got "ABC"'],
+  ],
+  [
+    "a production stack without a certificate, with one live replica and floating add-ons",
+    { environment: "production", "blue.replicas": 1 },
+    [
+      'certificateArn must be set when environment is "production": production traffic is served over HTTPS only. Fix: `pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>`',
+      'blue.replicas must be at least 2 when environment is "production" (blue is live): with one replica a node drain evicts it before its replacement is healthy in the ALB, got 1. Fix: `pulumi config set --path blue.replicas 2`',
+      ...(["vpc-cni", "kube-proxy", "coredns", "metrics-server"] as const).map(
+        (addon) =>
+          `${{ "vpc-cni": "vpcCniAddonVersion", "kube-proxy": "kubeProxyAddonVersion", coredns: "corednsAddonVersion", "metrics-server": "metricsServerAddonVersion" }[addon]} must be pinned when environment is "production", so an add-on upgrade is a reviewed change. Find EKS's default: \`aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version <clusterVersion> --query 'addons[].addonVersions[?compatibilities[?defaultVersion]].addonVersion' --output text\``,
+      ),
+    ],
   ],
   ...ROLLOUT_INVALID,
 ];
@@ -921,6 +1108,23 @@ describe("config: validation table", () => {
   });
 });
 
+describe("config: production stacks (issue 14)", () => {
+  it("a production stack with HTTPS, two live replicas and pinned add-ons parses", () => {
+    const cfg = parseConfig(
+      withBase({
+        environment: "production",
+        certificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        vpcCniAddonVersion: "v1.20.4-eksbuild.1",
+        kubeProxyAddonVersion: "v1.35.0-eksbuild.2",
+        corednsAddonVersion: "v1.12.4-eksbuild.1",
+        metricsServerAddonVersion: "v0.8.0-eksbuild.1",
+      }),
+    );
+    assert.equal(cfg.environment, "production");
+    assert.equal(cfg.blue.replicas, 2);
+  });
+});
+
 describe("config: formats", () => {
   const cidrs: Array<[string, boolean]> = [
     ["10.0.0.0/16", true],
@@ -1002,7 +1206,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
     assert.equal(cfg.clusterVersion, "1.35");
     assert.equal(cfg.gpuEnabled, true);
     assert.deepEqual(cfg.gpuInstanceTypes, ["g5.xlarge"]);
-    assert.deepEqual([cfg.gpuNodesMin, cfg.gpuNodesDesired, cfg.gpuNodesMax], [1, 2, 3]);
+    assert.deepEqual([cfg.gpuNodesMin, cfg.gpuNodesDesired, cfg.gpuNodesMax], [0, 0, 3]);
     assert.equal(cfg.natGateways, "single");
     assert.equal(cfg.activeColor, "blue");
     assert.equal(cfg.canaryPercent, 0);
@@ -1011,6 +1215,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
       replicas: 1,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual(cfg.green, {
@@ -1018,6 +1223,7 @@ describe("config: Pulumi.yaml and the shipped stack", () => {
       replicas: 0,
       maxReplicas: 2,
       image: "",
+      accelerator: "",
       ...BATCHING_DEFAULTS,
     });
     assert.deepEqual([cfg.servingAccessLog, cfg.servingInferenceThread], ["errors", "main"]);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { StackEvaluation } from "../../infra/harness";
-import { GPU_NODE_LABELS, GPU_TAINT, NVIDIA_DEVICE_PLUGIN_REPO } from "../../infra/components/gpuNodeGroup";
+import {
+  AUTOSCALER_GPU_LABEL,
+  autoscalerGpuType,
+  GPU_NODE_LABELS,
+  GPU_TAINT,
+  NVIDIA_DEVICE_PLUGIN_REPO,
+} from "../../infra/components/gpuNodeGroup";
 import { cpuStack, devStack, T, variantStack } from "./support/stacks";
 
 describe("gpuNodeGroup: GPU nodes and the NVIDIA device plugin (mocks)", () => {
@@ -16,23 +22,58 @@ describe("gpuNodeGroup: GPU nodes and the NVIDIA device plugin (mocks)", () => {
       assert.equal(dev.one(T.nodeGroup, "gpu-nodes").inputs.amiType, "AL2023_x86_64_NVIDIA");
     });
 
-    it("uses the configured instance types, capacity and scaling (dev: g5.xlarge on demand, 1/2/3)", () => {
+    it("uses the configured instance types, capacity and scaling (dev: g5.xlarge on demand, 0/0/3)", () => {
       const nodes = dev.one(T.nodeGroup, "gpu-nodes");
       assert.deepEqual(nodes.inputs.instanceTypes, ["g5.xlarge"]);
       assert.equal(nodes.inputs.capacityType, "ON_DEMAND");
-      assert.deepEqual(nodes.inputs.scalingConfig, { minSize: 1, desiredSize: 2, maxSize: 3 });
+      assert.deepEqual(nodes.inputs.scalingConfig, { minSize: 0, desiredSize: 0, maxSize: 3 });
       const spot = variant.one(T.nodeGroup, "gpu-nodes");
       assert.deepEqual(spot.inputs.instanceTypes, ["g6.xlarge", "g5.2xlarge"]);
       assert.equal(spot.inputs.capacityType, "SPOT");
       assert.deepEqual(spot.inputs.scalingConfig, { minSize: 0, desiredSize: 1, maxSize: 4 });
     });
 
-    it("labels its nodes as NVIDIA GPU nodes", () => {
+    it("labels its nodes as NVIDIA GPU nodes, with the GPU type the Cluster Autoscaler reads", () => {
       assert.deepEqual(dev.one(T.nodeGroup, "gpu-nodes").inputs.labels, {
         "node.onnx-eks-serving/accelerator": "nvidia",
         "nvidia.com/gpu.present": "true",
+        "k8s.amazonaws.com/accelerator": "nvidia-a10g",
       });
-      assert.deepEqual(dev.one(T.nodeGroup, "gpu-nodes").inputs.labels, { ...GPU_NODE_LABELS });
+      assert.deepEqual(dev.one(T.nodeGroup, "gpu-nodes").inputs.labels, {
+        ...GPU_NODE_LABELS,
+        [AUTOSCALER_GPU_LABEL]: "nvidia-a10g",
+      });
+      // g6.xlarge (L4) and g5.2xlarge (A10G) in one group: one label, the generic value.
+      assert.equal(
+        variant.one(T.nodeGroup, "gpu-nodes").inputs.labels
+          ? (variant.one(T.nodeGroup, "gpu-nodes").inputs.labels as Record<string, string>)[
+              AUTOSCALER_GPU_LABEL
+            ]
+          : undefined,
+        "nvidia",
+      );
+    });
+
+    it("autoscalerGpuType: the GPU of the instance families, generic when they differ", () => {
+      const cases: Array<[string[], string]> = [
+        [["g5.xlarge"], "nvidia-a10g"],
+        [["g5.xlarge", "g5.2xlarge"], "nvidia-a10g"],
+        [["g4dn.xlarge"], "nvidia-tesla-t4"],
+        [["g6.xlarge", "gr6.4xlarge"], "nvidia-l4"],
+        [["p5.48xlarge"], "nvidia-h100"],
+        [["g6.xlarge", "g5.xlarge"], "nvidia"],
+        [["g7.xlarge"], "nvidia"],
+      ];
+      for (const [types, expected] of cases)
+        assert.equal(autoscalerGpuType(types), expected, types.join(","));
+    });
+
+    it("waits for vpc-cni and kube-proxy, as the system nodes do (no self-managed add-ons to fall back on)", () => {
+      const nodes = dev.one(T.nodeGroup, "gpu-nodes");
+      for (const addon of ["cluster-vpc-cni", "cluster-kube-proxy"]) {
+        assert.ok(dev.dependsOn(nodes, dev.one(T.addon, addon)), `gpu-nodes must wait for ${addon}`);
+        assert.ok(dev.dependsOn(dev.one(T.nodeGroup, "cluster-system"), dev.one(T.addon, addon)));
+      }
     });
 
     it("taints its nodes nvidia.com/gpu NO_SCHEDULE so only GPU pods land there", () => {

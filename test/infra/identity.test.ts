@@ -61,7 +61,7 @@ describe("servingIdentity: IRSA role of the model server (mocks)", () => {
     );
   });
 
-  it("may read objects under models/, list only that prefix, and decrypt only with the bucket key via S3", () => {
+  it("may read objects under models/ (listing only that prefix), put objects under experiments/ only, and use the bucket key only via S3", () => {
     const { policy } = irsaRole(dev, "serving-identity-irsa");
     assert.ok(policy, "the serving role needs an inline policy");
     const bucketArn = stateString(dev.one(T.bucket, "models-bucket"), "arn");
@@ -89,14 +89,39 @@ describe("servingIdentity: IRSA role of the model server (mocks)", () => {
           Resource: [keyArn],
           Condition: { StringEquals: { "kms:ViaService": "s3.us-west-2.amazonaws.com" } },
         },
+        {
+          Sid: "WriteExperimentRecords",
+          Effect: "Allow",
+          Action: ["s3:PutObject"],
+          Resource: [`${bucketArn}/experiments/*`],
+        },
+        {
+          Sid: "EncryptExperimentRecords",
+          Effect: "Allow",
+          Action: ["kms:GenerateDataKey"],
+          Resource: [keyArn],
+          Condition: { StringEquals: { "kms:ViaService": "s3.us-west-2.amazonaws.com" } },
+        },
       ],
     });
     assert.equal(policy.inputs.role, stateString(irsaRole(dev, "serving-identity-irsa").role, "name"));
   });
 
-  it("grants no write, delete or wildcard action", () => {
-    const actions = actionsOf(policyOf(irsaRole(dev, "serving-identity-irsa").policy as RecordedResource));
-    assert.deepEqual(actions.sort(), ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]);
+  it("grants no delete, no write outside experiments/ and no wildcard action", () => {
+    const policy = policyOf(irsaRole(dev, "serving-identity-irsa").policy as RecordedResource);
+    const actions = actionsOf(policy);
+    assert.deepEqual(actions.sort(), [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:PutObject",
+    ]);
+    const puts = policy.Statement.filter((st) => (st.Action as string[]).includes("s3:PutObject"));
+    assert.deepEqual(
+      puts.map((st) => (st.Resource as string[]).map((r) => r.replace(/^arn:aws:s3:::[^/]+/, ""))),
+      [["/experiments/*"]],
+    );
     assert.ok(
       actions.every((a) => !a.includes("*")),
       `wildcard in ${actions.join(", ")}`,

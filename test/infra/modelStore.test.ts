@@ -125,7 +125,9 @@ describe("modelStore: the model registry bucket (mocks)", () => {
       assert.equal(model.inputs.bucket, bucketId(dev));
       const source = model.inputs.source as { asset: string; path: string };
       assert.equal(source.asset, "file");
-      assert.equal(path.resolve(source.path), path.join(BUNDLE, "model.onnx"));
+      // Staged by digest (the same path in every checkout), byte-identical to the bundle.
+      assert.equal(source.path, `/tmp/onnx-eks-serving/model-assets/${manifest.sha256}/model.onnx`);
+      assert.deepEqual(fs.readFileSync(source.path), fs.readFileSync(path.join(BUNDLE, "model.onnx")));
       assert.equal(await sha256File(source.path), manifest.sha256);
       assert.equal(model.inputs.checksumAlgorithm, "SHA256");
     });
@@ -172,8 +174,8 @@ describe("modelStore: the model registry bucket (mocks)", () => {
       await assert.rejects(evaluateStack("dev", { modelName: "fraud" }), (err: Error) => {
         assert.equal(
           err.message,
-          'seedBundledModel is true but the bundled model is "churn" while modelName is "fraud": ' +
-            'set modelName to "churn" or seedBundledModel to false',
+          'seedBundledModel is true but no bundled model is named "fraud" (modelName); bundled: "churn", "mlp". ' +
+            "Set modelName to one of them or seedBundledModel to false",
         );
         return true;
       });

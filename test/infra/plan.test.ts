@@ -6,7 +6,7 @@ import { diffResources, diffValues, valueAt, type PlannedResource } from "../../
 import { runPlanCli } from "../../infra/plan/cli";
 import { PlanBaselineError, planChange, type PlanResult } from "../../infra/plan/plan";
 import { formatPlan, planWarnings } from "../../infra/plan/report";
-import { SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
+import { BLUE_PIN, FLIP_READY, SERVER, STAGED_GREEN as STAGED } from "./support/stacks";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -35,18 +35,72 @@ describe("plan: the property that matters (offline plans of config changes)", ()
   let newLiveVersion: PlanResult;
   let standbyBatchSize: PlanResult;
   let accessLog: PlanResult;
+  let experiment: PlanResult;
   before(async () => {
-    flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: STAGED });
+    flip = await planChange("dev", { activeColor: "green" }, { baseOverrides: FLIP_READY });
     canary = await planChange("dev", { canaryPercent: "10" }, { baseOverrides: STAGED });
     newStandbyVersion = await planChange("dev", { "green.modelVersion": "1.2.0" }, { baseOverrides: STAGED });
-    stageGreen = await planChange("dev", STAGED);
+    stageGreen = await planChange(
+      "dev",
+      { "green.modelVersion": "1.1.0", "green.replicas": 1 },
+      { baseOverrides: { "blue.image": BLUE_PIN } },
+    );
     newLiveVersion = await planChange(
       "dev",
       { "green.modelVersion": "1.2.0" },
-      { baseOverrides: { ...STAGED, activeColor: "green" } },
+      { baseOverrides: { ...FLIP_READY, activeColor: "green" } },
     );
     standbyBatchSize = await planChange("dev", { "green.maxBatchSize": 64 }, { baseOverrides: STAGED });
     accessLog = await planChange("dev", { servingAccessLog: "all" }, { baseOverrides: STAGED });
+    experiment = await planChange(
+      "dev",
+      {
+        "green.experiment.name": "ranker-v2",
+        "green.experiment.treatmentVersion": "1.2.0",
+        "green.experiment.treatmentPercent": 20,
+        "green.experiment.assignmentKey": "body:user_id",
+      },
+      { baseOverrides: STAGED },
+    );
+  });
+
+  it("adding an experiment to green changes only green's Deployment: the EXPERIMENT_* variables", () => {
+    const bucket = experiment.before.outputs.modelBucketName;
+    assert.deepEqual(touched(experiment), [`~ ${DEPLOYMENT} serving-green`]);
+    assert.deepEqual(changesOf(experiment, DEPLOYMENT, "serving-green"), [
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_NAME]`,
+        undefined,
+        { name: "EXPERIMENT_NAME", value: "ranker-v2" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_TREATMENT_VERSION]`,
+        undefined,
+        { name: "EXPERIMENT_TREATMENT_VERSION", value: "1.2.0" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_TREATMENT_PERCENT]`,
+        undefined,
+        { name: "EXPERIMENT_TREATMENT_PERCENT", value: "20" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_ASSIGNMENT_KEY]`,
+        undefined,
+        { name: "EXPERIMENT_ASSIGNMENT_KEY", value: "body:user_id" },
+      ],
+      [
+        "added",
+        `${SERVER}.env[name=EXPERIMENT_RECORDS_URI]`,
+        undefined,
+        { name: "EXPERIMENT_RECORDS_URI", value: `s3://${bucket}/experiments/ranker-v2/` },
+      ],
+    ]);
+    assert.deepEqual(experiment.outputs, []);
+    assert.deepEqual(experiment.warnings, []);
   });
 
   it("flipping activeColor changes only the weighted and preview listener rules", () => {
@@ -152,8 +206,9 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     assert.deepEqual(
       changesOf(stageGreen, DEPLOYMENT, "serving-green").map(([kind, p]) => `${kind} ${p}`),
       [
+        "removed metadata.annotations",
         'added metadata.labels["app.kubernetes.io/version"]',
-        "changed spec.replicas",
+        "removed spec.replicas",
         'added spec.template.metadata.labels["app.kubernetes.io/version"]',
         `added ${SERVER}.env[name=MODEL_URI]`,
         `added ${SERVER}.env[name=MODEL_NAME]`,
@@ -193,7 +248,7 @@ describe("plan: the property that matters (offline plans of config changes)", ()
     const lines = text.split("\n");
     assert.equal(
       lines[0],
-      'Plan for stack "dev" with canaryPercent=10, on top of green.modelVersion=1.1.0 green.replicas=1',
+      `Plan for stack "dev" with canaryPercent=10, on top of blue.image=${BLUE_PIN} green.modelVersion=1.1.0 green.replicas=1`,
     );
     assert.ok(lines.includes(`  ~ ${RULE}  serving-traffic-weighted  (update)`), text);
     assert.ok(lines.includes("      ~ actions[0].forward.targetGroups[0].weight: 100 -> 90"), text);
@@ -469,6 +524,10 @@ describe("plan: the command line's exit codes and output", () => {
       "green.modelVersion=1.1.0",
       "--base",
       "green.replicas=1",
+      "--base",
+      `blue.image=${BLUE_PIN}`,
+      "--base",
+      `green.image=${BLUE_PIN}`,
       "--set",
       "activeColor=green",
     );
@@ -476,12 +535,12 @@ describe("plan: the command line's exit codes and output", () => {
     const lines = r.out.split("\n");
     assert.equal(
       lines[0],
-      'Plan for stack "dev" with activeColor=green, on top of green.modelVersion=1.1.0 green.replicas=1',
+      `Plan for stack "dev" with activeColor=green, on top of green.modelVersion=1.1.0 green.replicas=1 blue.image=${BLUE_PIN} green.image=${BLUE_PIN}`,
     );
-    assert.deepEqual(
-      lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)),
-      [`  ~ ${RULE}  serving-traffic-preview  (update)`, `  ~ ${RULE}  serving-traffic-weighted  (update)`],
-    );
+    assert.deepEqual(lines.filter((l) => / {2}\((create|update|delete)\)$/.test(l)).sort(), [
+      `  ~ ${RULE}  serving-traffic-preview  (update)`,
+      `  ~ ${RULE}  serving-traffic-weighted  (update)`,
+    ]);
     assert.ok(r.out.includes("\nSummary: 0 to create, 2 to update, 0 to delete, "), r.out);
     const json = JSON.parse(
       (await cli("--base", "green.modelVersion=1.1.0", "--set", "canaryPercent=0", "--json")).out,

@@ -88,11 +88,17 @@ describe("project: `main: infra/`, run by the Pulumi CLI from infra/", () => {
     assert.deepEqual(resourceShape(fromInfra), resourceShape(fromRoot));
     // The paths that used to depend on the working directory, spelled out.
     const image = fromInfra.one(T.image, "serving-image");
-    assert.deepEqual(image.inputs.context, { location: REPO_ROOT });
-    assert.deepEqual(image.inputs.dockerfile, { location: path.join(REPO_ROOT, "serving", "Dockerfile") });
+    // The context is staged under a path derived from its content (servingImage.ts), the same from any cwd.
+    assert.match(
+      (image.inputs.context as { location: string }).location,
+      /^\/tmp\/onnx-eks-serving\/build-contexts\/ctx-[0-9a-f]{24}$/,
+    );
+    assert.deepEqual(image.inputs.dockerfile, {
+      location: path.join((image.inputs.context as { location: string }).location, "serving", "Dockerfile"),
+    });
     assert.deepEqual(fromInfra.one(T.object, "models-seed-model").inputs.source, {
       asset: "file",
-      path: path.join(REPO_ROOT, "serving", "models", "churn", "1.0.0", "model.onnx"),
+      path: "/tmp/onnx-eks-serving/model-assets/2fd3e5d9b45745c05b3e98745de49f2d7f9ce2da5f7f60a7a5f0f5ed7a1b35a7/model.onnx",
     });
   });
 

@@ -13,7 +13,17 @@ import {
   ConfigError as ServerConfigError,
   loadConfig as loadServerConfig,
 } from "../../serving/src/config";
-import { devStack, expectAt, SERVER, STAGED_GREEN, stagedStack, T } from "./support/stacks";
+import {
+  devStack,
+  expectAt,
+  gpuStack,
+  MLP_OVERRIDES,
+  mlpStack,
+  SERVER,
+  STAGED_GREEN,
+  stagedStack,
+  T,
+} from "./support/stacks";
 
 function env(r: RecordedResource, name: string): unknown {
   return valueAt(r.inputs, `${SERVER}.env[name=${name}].value`);
@@ -65,12 +75,15 @@ describe("servingColor: the two colors under mocks", () => {
   let cpu: StackEvaluation;
   /** Staged green, with {@link TUNED} batching, access log and inference thread. */
   let tuned: StackEvaluation;
+  /** The bundled MLP on blue: its manifest asks for a GPU. */
+  let mlp: StackEvaluation;
   before(async () => {
-    [dev, staged, cpu, tuned] = await Promise.all([
+    [dev, staged, cpu, tuned, mlp] = await Promise.all([
       devStack(),
       stagedStack(),
       evaluateStack("dev", { gpuEnabled: "false" }),
       evaluateStack("dev", { ...STAGED_GREEN, ...TUNED }),
+      mlpStack(),
     ]);
   });
 
@@ -185,8 +198,9 @@ describe("servingColor: the two colors under mocks", () => {
         MODEL_NAME: "churn",
         MODEL_VERSION: "1.0.0",
         MODEL_CACHE_DIR: "/var/cache/models",
-        EXECUTION_PROVIDERS: "cuda,cpu",
-        INTRA_OP_THREADS: "2",
+        // churn's manifest says cpu: the CPU provider, sized for a CPU node (500m -> 1 thread).
+        EXECUTION_PROVIDERS: "cpu",
+        INTRA_OP_THREADS: "1",
         REQUEST_TIMEOUT_MS: "10000",
         DRAIN_DELAY_SECONDS: "5",
         SHUTDOWN_TIMEOUT_SECONDS: "20",
@@ -339,8 +353,14 @@ describe("servingColor: the two colors under mocks", () => {
       expectAt(d, "spec.template.spec.serviceAccountName", "model-server");
     });
 
-    it("with gpuEnabled, pods request and limit one nvidia.com/gpu, tolerate the GPU taint and select GPU nodes", () => {
-      const d = dev.one(T.deployment, "serving-blue");
+    it("a gpu color (the MLP's manifest) requests and limits one nvidia.com/gpu, tolerates the GPU taint, selects GPU nodes and uses CUDA", () => {
+      assert.deepEqual(mlp.outputs.accelerators, { blue: "gpu", green: "cpu" });
+      expectAt(
+        mlp.one(T.deployment, "serving-blue"),
+        `${SERVER}.env[name=MODEL_URI].value`,
+        `s3://${mlp.outputs.modelBucketName}/models/mlp/1.0.0/`,
+      );
+      const d = mlp.one(T.deployment, "serving-blue");
       expectAt(d, `${SERVER}.resources`, {
         requests: { cpu: "2", memory: "4Gi", "nvidia.com/gpu": "1" },
         limits: { memory: "4Gi", "nvidia.com/gpu": "1" },
@@ -350,6 +370,33 @@ describe("servingColor: the two colors under mocks", () => {
       ]);
       expectAt(d, "spec.template.spec.nodeSelector", { "node.onnx-eks-serving/accelerator": "nvidia" });
       expectAt(d, `${SERVER}.env[name=EXECUTION_PROVIDERS].value`, "cuda,cpu");
+    });
+
+    it("a cpu color on a GPU stack (churn's manifest) has no GPU request or toleration, CPU-node requests and the CPU provider", () => {
+      assert.deepEqual(dev.outputs.accelerators, { blue: "cpu", green: "cpu" });
+      const d = dev.one(T.deployment, "serving-blue");
+      expectAt(d, `${SERVER}.resources`, {
+        requests: { cpu: "500m", memory: "1Gi" },
+        limits: { memory: "1Gi" },
+      });
+      expectAt(d, "spec.template.spec.tolerations", undefined);
+      expectAt(d, "spec.template.spec.nodeSelector", undefined);
+      expectAt(d, `${SERVER}.env[name=EXECUTION_PROVIDERS].value`, "cpu");
+    });
+
+    it("accelerator in config overrides the manifest both ways", async () => {
+      const forced = await evaluateStack("dev", { ...MLP_OVERRIDES, "blue.accelerator": "cpu" });
+      expectAt(
+        forced.one(T.deployment, "serving-blue"),
+        `${SERVER}.env[name=EXECUTION_PROVIDERS].value`,
+        "cpu",
+      );
+      const gpuChurn = await gpuStack();
+      expectAt(
+        gpuChurn.one(T.deployment, "serving-blue"),
+        `${SERVER}.resources.limits["nvidia.com/gpu"]`,
+        "1",
+      );
     });
 
     it("without gpuEnabled, pods have no GPU request, toleration or GPU node selector, and use the CPU provider", () => {
@@ -435,6 +482,12 @@ describe("servingColor: the two colors under mocks", () => {
   describe("replicas, HPA and PDB", () => {
     it("a color with replicas 0 keeps its Deployment (scaled to 0), Service, binding and PDB, and has no HPA", () => {
       expectAt(dev.one(T.deployment, "serving-green"), "spec.replicas", 0);
+      // The HPA that scaled it before still owns spec.replicas: this one apply is forced.
+      expectAt(
+        dev.one(T.deployment, "serving-green"),
+        'metadata.annotations["pulumi.com/patchForce"]',
+        "true",
+      );
       for (const [type, name] of [
         [T.service, "serving-green-svc"],
         [T.binding, "serving-green-tgb"],
@@ -462,13 +515,16 @@ describe("servingColor: the two colors under mocks", () => {
         name: "cpu",
         target: { type: "Utilization", averageUtilization: 70 },
       });
-      expectAt(dev.one(T.deployment, "serving-blue"), "spec.replicas", 1);
+      // The HPA owns spec.replicas (its floor is minReplicas): the Deployment leaves it out, so
+      // no later apply conflicts with kube-controller-manager or resets a scaled-up color.
+      expectAt(dev.one(T.deployment, "serving-blue"), "spec.replicas", undefined);
+      expectAt(dev.one(T.deployment, "serving-blue"), "metadata.annotations", undefined);
     });
 
     it("staging green creates its HPA and sets its replicas and model", () => {
       expectAt(staged.one(T.hpa, "serving-green-hpa"), "spec.minReplicas", 1);
       const d = staged.one(T.deployment, "serving-green");
-      expectAt(d, "spec.replicas", 1);
+      expectAt(d, "spec.replicas", undefined);
       assert.equal(env(d, "MODEL_URI"), `s3://${staged.outputs.modelBucketName}/models/churn/1.1.0/`);
     });
 
@@ -512,6 +568,26 @@ describe("servingColor: argument checks and helpers (no mocks)", () => {
     assert.deepEqual(servingColorArgProblems({ ...ARGS, maxBatchSize: 2.5 }), [
       "green.maxBatchSize must be an integer from 1 to 65536, got 2.5",
     ]);
+  });
+
+  it("an experiment is checked with the stack config's rules, naming the color's keys", () => {
+    const experiment = {
+      name: "ranker-v2",
+      treatmentVersion: "1.2.0",
+      treatmentPercent: 20,
+      assignmentKey: "body:user_id",
+    };
+    assert.deepEqual(servingColorArgProblems({ ...ARGS, experiment }), []);
+    assert.deepEqual(
+      servingColorArgProblems({
+        ...ARGS,
+        experiment: { ...experiment, treatmentVersion: ARGS.modelVersion!, treatmentPercent: 100 },
+      }),
+      [
+        `green.experiment.treatmentVersion must differ from the color's modelVersion "${ARGS.modelVersion}", got "${ARGS.modelVersion}"`,
+        "green.experiment.treatmentPercent must be an integer from 1 to 99, got 100",
+      ],
+    );
   });
 
   it("an unknown access-log policy or inference thread is refused naming the config key", () => {

@@ -6,20 +6,30 @@ import { evaluateStack, type StackEvaluation } from "../../infra/harness";
 import {
   contentTag,
   contextFiles,
+  DEFAULT_STAGING_ROOT,
   ecrLifecyclePolicy,
   isIgnored,
   parseDockerignore,
   ServingImage,
 } from "../../infra/components/servingImage";
 import { REPO_ROOT } from "../../infra/paths";
-import { cpuStack, devStack, stateString, T, variantStack } from "./support/stacks";
+import {
+  cpuStack,
+  devStack,
+  gpuStack,
+  stateString,
+  T,
+  TEST_CUDA_SHA256,
+  variantStack,
+} from "./support/stacks";
 
 describe("servingImage: ECR repository and the image build (mocks)", () => {
   let dev: StackEvaluation;
   let variant: StackEvaluation;
   let cpu: StackEvaluation;
+  let gpu: StackEvaluation;
   before(async () => {
-    [dev, variant, cpu] = await Promise.all([devStack(), variantStack(), cpuStack()]);
+    [dev, variant, cpu, gpu] = await Promise.all([devStack(), variantStack(), cpuStack(), gpuStack()]);
   });
 
   it("the repository has immutable tags, scan on push and KMS encryption, and is never force-deleted", () => {
@@ -51,10 +61,21 @@ describe("servingImage: ECR repository and the image build (mocks)", () => {
     );
   });
 
-  it("builds serving/Dockerfile from the repository root for linux/amd64 and pushes it", () => {
+  it("builds serving/Dockerfile from the repository root, staged by content, for linux/amd64 and pushes it", () => {
     const image = dev.one(T.image, "serving-image");
-    assert.deepEqual(image.inputs.context, { location: REPO_ROOT });
-    assert.deepEqual(image.inputs.dockerfile, { location: path.join(REPO_ROOT, "serving", "Dockerfile") });
+    const tag = contentTag({
+      contextDir: REPO_ROOT,
+      dockerfile: path.join(REPO_ROOT, "serving", "Dockerfile"),
+      buildArgs: { ACCELERATOR: "cpu" },
+      platform: "linux/amd64",
+    });
+    const staged = path.join(DEFAULT_STAGING_ROOT, tag);
+    assert.deepEqual(image.inputs.context, { location: staged });
+    assert.deepEqual(image.inputs.dockerfile, { location: path.join(staged, "serving", "Dockerfile") });
+    assert.deepEqual(
+      fs.readFileSync(path.join(staged, "serving", "Dockerfile")),
+      fs.readFileSync(path.join(REPO_ROOT, "serving", "Dockerfile")),
+    );
     assert.deepEqual(image.inputs.platforms, ["linux/amd64"]);
     assert.equal(image.inputs.push, true);
   });
@@ -78,7 +99,11 @@ describe("servingImage: ECR repository and the image build (mocks)", () => {
       {},
       {
         program: () => {
-          new ServingImage("no-preview-build", { contextDir: REPO_ROOT, buildOnPreview: false });
+          new ServingImage("no-preview-build", {
+            contextDir: REPO_ROOT,
+            accelerator: "cpu",
+            buildOnPreview: false,
+          });
           return {};
         },
       },
@@ -88,9 +113,21 @@ describe("servingImage: ECR repository and the image build (mocks)", () => {
     assert.equal(image.inputs.push, true);
   });
 
-  it("builds for CUDA with GPUs and for CPU without", () => {
-    assert.deepEqual(dev.one(T.image, "serving-image").inputs.buildArgs, { ACCELERATOR: "cuda" });
+  it("builds for CUDA only when a color computes on a GPU, passing the CUDA package checksum", () => {
+    // dev: churn's manifest says cpu, so no color needs CUDA.
+    assert.deepEqual(dev.one(T.image, "serving-image").inputs.buildArgs, { ACCELERATOR: "cpu" });
     assert.deepEqual(cpu.one(T.image, "serving-image").inputs.buildArgs, { ACCELERATOR: "cpu" });
+    assert.deepEqual(gpu.one(T.image, "serving-image").inputs.buildArgs, {
+      ACCELERATOR: "cuda",
+      ORT_CUDA_NUPKG_SHA256: TEST_CUDA_SHA256,
+    });
+  });
+
+  it("a GPU color without onnxruntimeCudaSha256 fails the preview naming the key", async () => {
+    await assert.rejects(evaluateStack("dev", { "blue.accelerator": "gpu" }), (err: Error) => {
+      assert.match(err.message, /^onnxruntimeCudaSha256 must be set: blue computes on a GPU/);
+      return true;
+    });
   });
 
   it("tags the image with the content hash of its build inputs", () => {
@@ -98,13 +135,13 @@ describe("servingImage: ECR repository and the image build (mocks)", () => {
     const expected = contentTag({
       contextDir: REPO_ROOT,
       dockerfile: path.join(REPO_ROOT, "serving", "Dockerfile"),
-      buildArgs: { ACCELERATOR: "cuda" },
+      buildArgs: { ACCELERATOR: "cpu" },
       platform: "linux/amd64",
     });
     assert.match(expected, /^ctx-[0-9a-f]{24}$/);
     assert.deepEqual(dev.one(T.image, "serving-image").inputs.tags, [`${repoUrl}:${expected}`]);
     assert.notDeepEqual(
-      cpu.one(T.image, "serving-image").inputs.tags,
+      gpu.one(T.image, "serving-image").inputs.tags,
       [`${repoUrl}:${expected}`],
       "CPU and CUDA builds never share a tag",
     );

@@ -3,12 +3,23 @@ import { loadBalancerArgProblems } from "../../infra/components/loadBalancer";
 import { receivingColors } from "../../infra/components/trafficRouter";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
-import { devStack, expectAt, STAGED_GREEN as STAGED, T, VARIANT_CERTIFICATE as CERT } from "./support/stacks";
+import { diffOutputs } from "../../infra/plan/report";
+import {
+  devStack,
+  expectAt,
+  FLIP_READY,
+  STAGED_GREEN as STAGED,
+  T,
+  VARIANT_CERTIFICATE as CERT,
+} from "./support/stacks";
 
 const arnOf = (ev: StackEvaluation, color: string): unknown =>
   ev.one(T.targetGroup, `serving-${color}`).state.arn;
 const weighted = (ev: StackEvaluation): RecordedResource => ev.one(T.rule, "serving-traffic-weighted");
 const preview = (ev: StackEvaluation): RecordedResource => ev.one(T.rule, "serving-traffic-preview");
+/** The stack's generated preview token, as the random provider reported it. */
+const token = (ev: StackEvaluation): string =>
+  ev.one("random:index/randomPassword:RandomPassword", "preview-access-token").state.result as string;
 function weightsOf(ev: StackEvaluation): Record<string, unknown> {
   const groups = valueAt(weighted(ev).inputs, "actions[0].forward.targetGroups") as {
     arn: string;
@@ -40,7 +51,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
   before(async () => {
     dev = await devStack();
     canary = await evaluateStack("dev", { ...STAGED, canaryPercent: "10" });
-    flipped = await evaluateStack("dev", { ...STAGED, activeColor: "green" });
+    flipped = await evaluateStack("dev", { ...FLIP_READY, activeColor: "green" });
     https = await evaluateStack("dev", {
       certificateArn: CERT,
       allowedIngressCidrs: ["203.0.113.0/24", "198.51.100.0/24"],
@@ -116,6 +127,7 @@ describe("trafficRouter and loadBalancer under mocks", () => {
       const rule = preview(dev);
       expectAt(rule, "conditions", [
         { httpHeader: { httpHeaderName: "X-Serving-Color", values: ["preview"] } },
+        { httpHeader: { httpHeaderName: "X-Serving-Preview-Token", values: [token(dev)] } },
       ]);
       expectAt(rule, "actions", [{ type: "forward", targetGroupArn: arnOf(dev, "green") }]);
       expectAt(rule, "priority", 10);
@@ -173,12 +185,70 @@ describe("trafficRouter and loadBalancer under mocks", () => {
     });
   });
 
+  describe("preview and color-pin routes are restricted (issue 14)", () => {
+    const headerRules = (ev: StackEvaluation): RecordedResource[] => [
+      preview(ev),
+      ev.one(T.rule, "serving-route-blue"),
+      ev.one(T.rule, "serving-route-green"),
+    ];
+
+    it("the token is a stack-generated random password: alphanumeric, 40 characters", () => {
+      const password = dev.one("random:index/randomPassword:RandomPassword", "preview-access-token");
+      assert.deepEqual(
+        [
+          password.inputs.length,
+          password.inputs.special,
+          password.inputs.upper,
+          password.inputs.lower,
+          password.inputs.numeric,
+        ],
+        [40, false, true, true, true],
+      );
+      assert.match(token(dev), /^[A-Za-z0-9]{40}$/);
+    });
+
+    it("every header rule needs the token, and its conditions are secret inputs (encrypted in state)", () => {
+      for (const rule of headerRules(dev)) {
+        const conditions = rule.inputs.conditions as Array<Record<string, unknown>>;
+        assert.deepEqual(
+          conditions[1],
+          {
+            httpHeader: { httpHeaderName: "X-Serving-Preview-Token", values: [token(dev)] },
+          },
+          rule.name,
+        );
+        assert.ok(rule.secretInputs.includes("conditions"), `${rule.name}: conditions must be secret`);
+      }
+      // The weighted rule carries no secret.
+      assert.deepEqual(weighted(dev).secretInputs, []);
+    });
+
+    it("the token is exported as a secret output only, with the header to send it in", () => {
+      assert.equal(dev.outputs.previewTokenHeader, "X-Serving-Preview-Token");
+      assert.equal(dev.outputs.previewToken, token(dev));
+      const shown = diffOutputs({ previewToken: "a" }, { previewToken: "b" });
+      assert.deepEqual(shown, [{ path: "previewToken", kind: "changed", old: "[secret]", new: "[secret]" }]);
+    });
+
+    it("previewAllowedCidrs adds a source-IP condition to every header rule, not to the weighted one", async () => {
+      const cidrs = ["203.0.113.0/24", "198.51.100.7/32"];
+      const restricted = await evaluateStack("dev", { previewAllowedCidrs: cidrs });
+      for (const rule of headerRules(restricted)) {
+        const conditions = rule.inputs.conditions as Array<Record<string, unknown>>;
+        assert.deepEqual(conditions[2], { sourceIp: { values: cidrs } }, rule.name);
+        assert.equal(conditions.length, 3, rule.name);
+      }
+      expectAt(weighted(restricted), "conditions", [{ pathPattern: { values: ["/*"] } }]);
+    });
+  });
+
   describe("per-color header rules keep both target groups in use", () => {
     for (const color of ["blue", "green"]) {
       it(`X-Serving-Color: ${color} forwards to the ${color} target group`, () => {
         const rule = dev.one(T.rule, `serving-route-${color}`);
         expectAt(rule, "conditions", [
           { httpHeader: { httpHeaderName: "X-Serving-Color", values: [color] } },
+          { httpHeader: { httpHeaderName: "X-Serving-Preview-Token", values: [token(dev)] } },
         ]);
         expectAt(rule, "actions", [{ type: "forward", targetGroupArn: arnOf(dev, color) }]);
       });

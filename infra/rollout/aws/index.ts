@@ -35,6 +35,22 @@ export interface AwsClients {
   readonly clock: Clock;
 }
 
+/**
+ * Headers that reach the preview route: `previewHeader` plus, on stacks that restrict the route
+ * (infra/components/previewAccess.ts), `previewTokenHeader: previewToken` (a secret output; the
+ * Automation API hands outputs over decrypted).
+ */
+export function previewRouteHeaders(
+  outputs: Readonly<Record<string, { readonly value: unknown } | undefined>>,
+): Record<string, string> {
+  const name = outputs.previewTokenHeader?.value;
+  const token = outputs.previewToken?.value;
+  return {
+    ...previewHeaders(outputs.previewHeader?.value),
+    ...(typeof name === "string" && typeof token === "string" && token !== "" ? { [name]: token } : {}),
+  };
+}
+
 /** The ports over already-built clients; `stack` names the rollout record. */
 export async function portsFor(stack: string, clients: AwsClients): Promise<RolloutPorts> {
   const { driver, elbv2, cloudwatch, s3, clock } = clients;
@@ -59,7 +75,7 @@ export async function portsFor(stack: string, clients: AwsClients): Promise<Roll
       bucket,
       modelName: targets.modelName,
       url: text("url"),
-      headers: previewHeaders(outputs.previewHeader?.value),
+      headers: previewRouteHeaders(outputs),
       previewColor: async () => otherColor((await traffic.current()).activeColor),
     }),
     record: new S3RolloutRecord({ s3, bucket, stack }),

@@ -84,6 +84,8 @@ export interface ModelInferResponse {
   model_name: string;
   model_version: string;
   id: string;
+  /** With an A/B experiment: experiment, variant and prediction_id (as REST's response parameters). */
+  parameters?: Record<string, InferParameter>;
   outputs: InferOutputTensor[];
   raw_output_contents: Buffer[];
 }

@@ -10,6 +10,7 @@
  * UNAVAILABLE) and resolves once every call in flight is answered.
  */
 import {
+  Metadata,
   Server,
   ServerCredentials,
   status as Status,
@@ -23,7 +24,9 @@ import { parseInferRequest } from "../http/oip/request";
 import { OIP_EXTENSIONS, PLATFORM } from "../http/oip/routes";
 import { silentLogger, type Logger } from "../logger";
 import type { ServerMetrics } from "../metrics";
+import { randomUUID } from "node:crypto";
 import type { ModelService } from "../service/modelService";
+import { ServedModels } from "../service/servedModels";
 import { resolveModel } from "../service/resolveModel";
 import { SERVER_NAME, serverVersion } from "../version";
 import { inferBodyOf, inferResponseOf } from "./inferMessages";
@@ -38,7 +41,8 @@ import { codeName, toGrpcError } from "./status";
 
 /** What the gRPC layer needs. */
 export interface GrpcServerDeps {
-  readonly service: ModelService;
+  /** The served models (with an A/B experiment, its variants; gRPC metadata is what it assigns by). */
+  readonly service: ModelService | ServedModels;
   readonly metrics: ServerMetrics;
   /** Default: silent. */
   readonly logger?: Logger;
@@ -62,9 +66,11 @@ export class GrpcInferenceServer {
   private draining = false;
   private inFlight = 0;
   private onIdle?: () => void;
+  private readonly service: ServedModels;
 
   constructor(private readonly deps: GrpcServerDeps) {
     this.logger = deps.logger ?? silentLogger;
+    this.service = deps.service instanceof ServedModels ? deps.service : new ServedModels(deps.service);
     const limit = deps.maxMessageBytes ?? 1_048_576;
     this.server = new Server({
       "grpc.max_receive_message_length": limit,
@@ -86,7 +92,7 @@ export class GrpcInferenceServer {
 
   /** Sets health from the model service: SERVING only while ready and not draining. */
   syncHealth(): void {
-    const status: ServingStatus = this.deps.service.ready && !this.draining ? "SERVING" : "NOT_SERVING";
+    const status: ServingStatus = this.service.ready && !this.draining ? "SERVING" : "NOT_SERVING";
     this.health.setStatus("", status);
     this.health.setStatus(SERVICE_NAME, status);
   }
@@ -124,7 +130,7 @@ export class GrpcInferenceServer {
   }
 
   private implementation(): UntypedServiceImplementation {
-    const { service } = this.deps;
+    const { service } = this;
     return {
       ServerLive: this.unary("ServerLive", () => ({ live: true })),
       ServerReady: this.unary("ServerReady", () => ({ ready: service.ready })),
@@ -153,23 +159,37 @@ export class GrpcInferenceServer {
           outputs: manifest.outputs.map(tensor),
         };
       }),
-      ModelInfer: this.unary("ModelInfer", async (req: ModelInferRequest): Promise<ModelInferResponse> => {
-        const { manifest, batchable } = resolveModel(
-          service,
-          req.model_name ?? "",
-          req.model_version || undefined,
-        );
-        const { body, sources } = inferBodyOf(req);
-        const parsed = parseInferRequest(body, manifest, batchable, sources);
-        const names = parsed.outputs ?? manifest.outputs.map((o) => o.name);
-        const outputs = await service.infer(parsed.feeds, names);
-        return inferResponseOf(manifest, parsed.id, names, outputs, sources.raw !== undefined);
-      }),
+      ModelInfer: this.unary(
+        "ModelInfer",
+        async (req: ModelInferRequest, metadata: Metadata): Promise<ModelInferResponse> => {
+          resolveModel(service, req.model_name ?? ""); // NOT_FOUND for another model, UNAVAILABLE before loading
+          // A version pins it; otherwise an experiment (if any) assigns one, by metadata as REST does by headers.
+          const selection = service.select({ headers: headersOf(metadata) }, req.model_version || undefined);
+          const { manifest, batchable } = selection.model;
+          const { body, sources } = inferBodyOf(req);
+          const parsed = parseInferRequest(body, manifest, batchable, sources);
+          const names = parsed.outputs ?? manifest.outputs.map((o) => o.name);
+          const outputs = await selection.infer(parsed.feeds, names);
+          const response = inferResponseOf(manifest, parsed.id, names, outputs, sources.raw !== undefined);
+          const e = selection.experiment;
+          if (!e) return response;
+          const predictionId = randomUUID();
+          selection.record(predictionId);
+          return {
+            ...response,
+            parameters: {
+              experiment: { string_param: e.name },
+              variant: { string_param: e.variant },
+              prediction_id: { string_param: predictionId },
+            },
+          };
+        },
+      ),
     };
   }
 
   /** A unary handler: runs `handle`, maps errors to statuses, counts and times the call. */
-  private unary<Req, Res>(method: string, handle: (request: Req) => Res | Promise<Res>) {
+  private unary<Req, Res>(method: string, handle: (request: Req, metadata: Metadata) => Res | Promise<Res>) {
     const route = `/${SERVICE_NAME}/${method}`;
     const { metrics } = this.deps;
     const accessLog = this.deps.accessLog ?? DEFAULT_ACCESS_LOG;
@@ -198,7 +218,7 @@ export class GrpcInferenceServer {
       };
       let pending: Promise<Res>;
       try {
-        pending = Promise.resolve(handle(call.request));
+        pending = Promise.resolve(handle(call.request, call.metadata));
       } catch (err) {
         pending = Promise.reject(err);
       }
@@ -213,4 +233,13 @@ export class GrpcInferenceServer {
       );
     };
   }
+}
+
+/** Call metadata as request headers (text values; binary `-bin` entries are left out). */
+function headersOf(metadata: Metadata): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata.getMap())) {
+    if (typeof value === "string") headers[key] = value;
+  }
+  return headers;
 }

@@ -8,18 +8,20 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 import type { ModelService } from "../service/modelService";
+import { ServedModels } from "../service/servedModels";
 import { connectionDrain } from "./connectionDrain";
 import { errorHandling } from "./errorHandling";
 import { healthRoutes } from "./health";
 import { metricsRoutes } from "./metricsRoutes";
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from "./oip/binary";
 import { oipRoutes } from "./oip/routes";
+import { outcomeRoutes } from "./outcomes";
 import { seedRoutes } from "./seed/routes";
 
 /** What the HTTP layer needs; everything else stays below the service. */
 export interface AppDeps {
-  /** The served model. */
-  readonly service: ModelService;
+  /** The served model, or the versions of an experiment (a bare ModelService is served alone). */
+  readonly service: ModelService | ServedModels;
   /** Metrics registry and instruments. */
   readonly metrics: ServerMetrics;
   /** A pino logger to use (main passes its own so model loading and HTTP share one stream). Default: none. */
@@ -129,8 +131,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(errorHandling, { bodyLimit });
   app.register(connectionDrain);
   app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog });
-  app.register(healthRoutes, { service: deps.service });
-  app.register(seedRoutes, { service: deps.service, batching: deps.batching });
-  app.register(oipRoutes, { service: deps.service });
+  const service = deps.service instanceof ServedModels ? deps.service : new ServedModels(deps.service);
+  app.register(healthRoutes, { service });
+  app.register(seedRoutes, { service, batching: deps.batching });
+  app.register(oipRoutes, { service });
+  app.register(outcomeRoutes, { service });
   return app;
 }

@@ -5,10 +5,10 @@
  * server is not draining — 503 otherwise, so Kubernetes and the ALB stop sending traffic.
  */
 import type { FastifyPluginAsync } from "fastify";
-import type { ModelService } from "../service/modelService";
+import type { ServedModels } from "../service/servedModels";
 
 export interface HealthOptions {
-  readonly service: ModelService;
+  readonly service: ServedModels;
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { service }) => {

@@ -54,6 +54,12 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, number>>;
   /** ISO-8601 time the version was published. */
   readonly createdAt: string;
+  /**
+   * Where the model pays off: "gpu" (dense kernels the CUDA execution provider runs) or "cpu"
+   * (e.g. `ai.onnx.ml` tree ensembles, which onnxruntime runs on the CPU provider only). The
+   * stack's default per color (`<color>.accelerator: ""`). Absent: the stack decides.
+   */
+  readonly accelerator?: ManifestAccelerator;
   /** The version's golden set (serving/src/model/golden.ts), when one was pushed; the server ignores it. */
   readonly golden?: GoldenEntry;
 }
@@ -67,6 +73,10 @@ export interface GoldenEntry {
   /** Cases in the file (1-1000). */
   readonly cases: number;
 }
+
+/** Values of a manifest's `accelerator`. */
+export const MANIFEST_ACCELERATORS = ["gpu", "cpu"] as const;
+export type ManifestAccelerator = (typeof MANIFEST_ACCELERATORS)[number];
 
 export const MODEL_FILE = "model.onnx";
 export const MANIFEST_FILE = "manifest.json";
@@ -158,6 +168,7 @@ export function parseManifest(input: string | unknown): ModelManifest {
     createdAt: m.createdAt,
     ...(m.labels !== undefined ? { labels: parseLabels(m.labels) } : {}),
     ...(m.metrics !== undefined ? { metrics: parseMetrics(m.metrics) } : {}),
+    ...(m.accelerator !== undefined ? { accelerator: parseAccelerator(m.accelerator) } : {}),
     ...(m.golden !== undefined ? { golden: parseGoldenEntry(m.golden) } : {}),
   };
   return manifest;
@@ -174,6 +185,13 @@ function parseGoldenEntry(value: unknown): GoldenEntry {
     fail("golden.cases", `an integer from 1 to ${MAX_GOLDEN_CASES}`, cases);
   }
   return { file, sha256, cases };
+}
+
+function parseAccelerator(value: unknown): ManifestAccelerator {
+  if (!(MANIFEST_ACCELERATORS as readonly unknown[]).includes(value)) {
+    fail("accelerator", `one of ${MANIFEST_ACCELERATORS.map((a) => JSON.stringify(a)).join(", ")}`, value);
+  }
+  return value as ManifestAccelerator;
 }
 
 function parseLabels(value: unknown): string[] {

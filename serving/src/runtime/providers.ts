@@ -36,3 +36,15 @@ export function parseExecutionProviders(raw: string): ExecutionProvider[] {
 export function fallbackChain(providers: readonly ExecutionProvider[]): ExecutionProvider[][] {
   return providers.map((_, i) => providers.slice(i));
 }
+
+/** What a model computes on (the manifest's and the stack's `accelerator`). */
+export type Accelerator = "gpu" | "cpu";
+
+/**
+ * The provider preference for an accelerator: "gpu" prefers CUDA and falls back to the CPU
+ * provider (with a warning) where CUDA cannot start; "cpu" never tries CUDA. The stack sets
+ * EXECUTION_PROVIDERS from it per color.
+ */
+export function providersFor(accelerator: Accelerator): ExecutionProvider[] {
+  return accelerator === "gpu" ? ["cuda", "cpu"] : ["cpu"];
+}

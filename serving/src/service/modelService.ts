@@ -34,6 +34,16 @@ export interface ModelServiceOptions {
   readonly logger?: Logger;
   /** First delay before retrying a transient store failure, in ms; doubles up to 30 s. Default: 1000. */
   readonly retryDelayMs?: number;
+  /**
+   * How this model is labelled in the per-model metrics (several versions of one model each
+   * need their own series). Default: the manifest's name.
+   */
+  readonly metricsLabel?: string;
+  /**
+   * Whether this service drives the `ready` gauge; false when it is one of several models behind
+   * one readiness (ServedModels drives it then). Default: true.
+   */
+  readonly reportsReadiness?: boolean;
 }
 
 /** The loaded model as the protocol layers see it. */
@@ -166,7 +176,7 @@ export class ModelService {
       this.batcher = new DynamicBatcher(runtime, {
         ...this.options.batching,
         batchable,
-        observer: this.options.metrics?.batchObserver(manifest.name),
+        observer: this.options.metrics?.batchObserver(this.options.metricsLabel ?? manifest.name),
       });
       this.loaded = { manifest, provider: runtime.provider, batchable };
       this.stateValue = "ready";
@@ -180,7 +190,7 @@ export class ModelService {
         },
         1,
       );
-      this.options.metrics?.ready.set(1);
+      if (this.options.reportsReadiness ?? true) this.options.metrics?.ready.set(1);
       this.logger.info(
         {
           model: manifest.name,
@@ -217,7 +227,7 @@ export class ModelService {
       this.stateValue = "draining";
       this.reason = "server is draining before shutdown";
     }
-    this.options.metrics?.ready.set(0);
+    if (this.options.reportsReadiness ?? true) this.options.metrics?.ready.set(0);
   }
 
   /** Finishes every queued and running inference, then releases the model. */

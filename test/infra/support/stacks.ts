@@ -73,11 +73,20 @@ export const T = {
 /** Property path of the serving container in a Deployment's inputs. */
 export const SERVER = "spec.template.spec.containers[name=server]";
 
-/** Green staged next to blue: model 1.1.0 with one pod, no traffic. */
+/** An image blue pins (a digest in the stack's repository, as the `blueImage` output gives it). */
+export const BLUE_PIN = `123456789012.dkr.ecr.us-west-2.amazonaws.com/serving-repo@sha256:${"b".repeat(64)}`;
+/** An image green pins before it is flipped to. */
+export const GREEN_PIN = `123456789012.dkr.ecr.us-west-2.amazonaws.com/serving-repo@sha256:${"9".repeat(64)}`;
+
+/** Green staged next to blue: model 1.1.0 with one pod, no traffic; blue (live) pins its image. */
 export const STAGED_GREEN: Readonly<Record<string, unknown>> = {
+  "blue.image": BLUE_PIN,
   "green.modelVersion": "1.1.0",
   "green.replicas": 1,
 };
+
+/** {@link STAGED_GREEN} with green pinned too: ready to flip (the live color must pin). */
+export const FLIP_READY: Readonly<Record<string, unknown>> = { ...STAGED_GREEN, "green.image": GREEN_PIN };
 
 /** Admin principals of the variant stack. */
 export const VARIANT_ADMINS = [
@@ -112,6 +121,24 @@ export const VARIANT_OVERRIDES: Readonly<Record<string, unknown>> = {
   certificateArn: VARIANT_CERTIFICATE,
 };
 
+/**
+ * A stand-in for onnxruntimeCudaSha256 so stacks with a GPU color evaluate under mocks (nothing is
+ * downloaded here). Not the real package digest: a real build with it fails its checksum step.
+ */
+export const TEST_CUDA_SHA256 = "0".repeat(64);
+
+/** Blue computing on a GPU (churn's manifest says cpu; the config overrides it). */
+export const GPU_OVERRIDES: Readonly<Record<string, unknown>> = {
+  "blue.accelerator": "gpu",
+  onnxruntimeCudaSha256: TEST_CUDA_SHA256,
+};
+
+/** The bundled MLP example on blue: its manifest says gpu, so blue gets a GPU by default. */
+export const MLP_OVERRIDES: Readonly<Record<string, unknown>> = {
+  modelName: "mlp",
+  onnxruntimeCudaSha256: TEST_CUDA_SHA256,
+};
+
 /** Overrides of the CPU-only stack: no GPUs, no seeding, a private-only API endpoint. */
 export const CPU_OVERRIDES: Readonly<Record<string, unknown>> = {
   gpuEnabled: "false",
@@ -137,6 +164,12 @@ export const variantStack = (): Promise<StackEvaluation> =>
 /** dev + {@link STAGED_GREEN}. */
 export const stagedStack = (): Promise<StackEvaluation> =>
   memo("staged", () => evaluateStack("dev", STAGED_GREEN));
+/** dev + {@link GPU_OVERRIDES}. */
+export const gpuStack = (): Promise<StackEvaluation> =>
+  memo("gpu", () => evaluateStack("dev", GPU_OVERRIDES));
+/** dev + {@link MLP_OVERRIDES}. */
+export const mlpStack = (): Promise<StackEvaluation> =>
+  memo("mlp", () => evaluateStack("dev", MLP_OVERRIDES));
 /** dev + {@link CPU_OVERRIDES}. */
 export const cpuStack = (): Promise<StackEvaluation> =>
   memo("cpu", () => evaluateStack("dev", CPU_OVERRIDES));

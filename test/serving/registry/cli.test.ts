@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { parseLabels, parseMetrics, runModelCli, type CliIo } from "../../../serving/cli/model";
 import { sha256Bytes } from "../../../serving/src/model/checksum";
 import { serializeManifest } from "../../../serving/src/model/manifest";
-import { startS3Server, type S3TestServer } from "../../support/s3Server";
+import { startS3Server, useS3rverCredentials, type S3TestServer } from "../../support/s3Server";
 
 const REPO = join(__dirname, "..", "..", "..");
 const CHURN = join(REPO, "serving", "models", "churn", "1.0.0", "model.onnx");
@@ -24,21 +24,17 @@ describe("npm run model (registry CLI) against a loopback S3 server", () => {
   let s3: S3TestServer;
   let work: string;
   let sha: string;
-  const savedEnv = { ...process.env };
+  let restoreEnv: () => void = () => undefined;
 
   before(async () => {
     s3 = await startS3Server({ buckets: [BUCKET] });
     work = await mkdtemp(join(tmpdir(), "cli-test-"));
     sha = sha256Bytes(await readFile(CHURN));
-    // The SDK's default credential chain reads credentials from the process environment.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" });
+    restoreEnv = useS3rverCredentials();
   });
 
   after(async () => {
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-      if (savedEnv[key] === undefined) delete process.env[key];
-      else process.env[key] = savedEnv[key];
-    }
+    restoreEnv();
     await s3?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });

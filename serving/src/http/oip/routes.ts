@@ -3,10 +3,11 @@
  * readiness, and inference. Handlers only translate between JSON and tensors and hand off to
  * the model service (which batches); errors are mapped in one place (errorHandling).
  */
-import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { elementsToJson } from "../../runtime/datatypes";
-import type { LoadedModel, ModelService } from "../../service/modelService";
+import type { LoadedModel } from "../../service/modelService";
 import { resolveModel } from "../../service/resolveModel";
+import type { ServedModels } from "../../service/servedModels";
 import { SERVER_NAME, serverVersion } from "../../version";
 import {
   BINARY_TENSOR_DATA_EXTENSION,
@@ -20,7 +21,7 @@ import { parseInferRequest } from "./request";
 import { serializeInferResponse } from "./response";
 
 export interface OipRoutesOptions {
-  readonly service: ModelService;
+  readonly service: ServedModels;
 }
 
 /** platform reported in model metadata (Triton's name for ONNX Runtime models). */
@@ -62,8 +63,14 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (app, { ser
   app.get<{ Params: ModelParams }>("/v2/models/:name/ready", ready);
   app.get<{ Params: ModelParams }>("/v2/models/:name/versions/:version/ready", ready);
 
-  const infer = async (request: { params: ModelParams; body: unknown }, reply: FastifyReply) => {
-    const model = resolve(request.params);
+  const infer = async (
+    request: { id: string; params: ModelParams; body: unknown; headers: FastifyRequest["headers"] },
+    reply: FastifyReply,
+  ) => {
+    resolve({ name: request.params.name });
+    // A version in the URL pins it; otherwise the experiment (if any) assigns one.
+    const selection = service.select(request, request.params.version);
+    const model = selection.model;
     const { manifest, batchable } = model;
     let parsed;
     if (request.body instanceof BinaryInferBody) {
@@ -74,16 +81,20 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (app, { ser
       parsed = parseInferRequest(request.body, manifest, batchable);
     }
     const outputNames = parsed.outputs ?? manifest.outputs.map((o) => o.name);
-    const outputs = await service.infer(parsed.feeds, outputNames);
+    const outputs = await selection.infer(parsed.feeds, outputNames);
+    selection.record(request.id);
+    const e = selection.experiment;
+    const parameters = e ? { experiment: e.name, variant: e.variant, prediction_id: request.id } : undefined;
     if (parsed.binaryOutputs.size === 0) {
       return reply
         .type("application/json")
-        .send(serializeInferResponse(manifest, parsed.id, outputNames, outputs));
+        .send(serializeInferResponse(manifest, parsed.id, outputNames, outputs, parameters));
     }
     const head = {
       model_name: manifest.name,
       model_version: manifest.version,
       ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+      ...(parameters !== undefined ? { parameters } : {}),
     };
     const { body, headerLength } = binaryInferResponse(
       head,

@@ -5,13 +5,14 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { UnavailableError } from "../../errors";
 import type { HostTensor } from "../../runtime/runtime";
-import type { LoadedModel, ModelService } from "../../service/modelService";
+import type { LoadedModel } from "../../service/modelService";
+import type { Selection, ServedModels } from "../../service/servedModels";
 import { PLATFORM } from "../oip/routes";
 import { invalid, isObject } from "../validate";
 import { featuresTensor, seedSignature, toPredictions, type SeedSignature } from "./adapter";
 
 export interface SeedRoutesOptions {
-  readonly service: ModelService;
+  readonly service: ServedModels;
   /** Batching limits to report in `/model/info`. Default: not reported. */
   readonly batching?: {
     readonly maxBatchSize: number;
@@ -42,11 +43,11 @@ export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { s
     return sig;
   };
 
-  /** Runs rows through the service; a model with a fixed batch of 1 gets one request per row. */
-  const run = async (sig: SeedSignature, input: HostTensor) => {
+  /** Runs rows through the chosen version; a model with a fixed batch of 1 gets one request per row. */
+  const run = async (selection: Selection, sig: SeedSignature, input: HostTensor) => {
     const outputs = [sig.probabilities.name, ...(sig.label ? [sig.label.name] : [])];
     if (!sig.fixedBatch || input.shape[0] === 1) {
-      return toPredictions(sig, await service.infer({ [sig.input.name]: input }, outputs), input.shape[0]);
+      return toPredictions(sig, await selection.infer({ [sig.input.name]: input }, outputs), input.shape[0]);
     }
     const rows = await Promise.all(
       Array.from({ length: input.shape[0] }, (_, r) => {
@@ -55,30 +56,37 @@ export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { s
           shape: [1, sig.features],
           data: (input.data as Float32Array).subarray(r * sig.features, (r + 1) * sig.features),
         };
-        return service.infer({ [sig.input.name]: row }, outputs).then((out) => toPredictions(sig, out, 1)[0]);
+        return selection
+          .infer({ [sig.input.name]: row }, outputs)
+          .then((out) => toPredictions(sig, out, 1)[0]);
       }),
     );
     return rows;
   };
 
   app.post("/predict", async (request, reply: FastifyReply) => {
-    const model = loaded();
+    // The experiment (if any) picks the version from the request's key; the route only asks.
+    const selection = service.select(request);
+    const model = selection.model;
     const sig = signatureOf(model);
     const body = request.body;
     if (!isObject(body) || !("features" in body)) {
       invalid("request body", `{"features": [${sig.features} numbers]}`, body);
     }
     const input = featuresTensor(sig, [body.features], () => "features");
-    const [prediction] = await run(sig, input);
+    const [prediction] = await run(selection, sig, input);
+    selection.record(request.id, [prediction.prediction]);
     return reply.send({
       ...prediction,
       model_version: model.manifest.version,
+      ...experimentFields(selection, request.id),
       latency_ms: round(reply.elapsedTime),
     });
   });
 
   app.post("/predict/batch", async (request, reply: FastifyReply) => {
-    const model = loaded();
+    const selection = service.select(request);
+    const model = selection.model;
     const sig = signatureOf(model);
     const body = request.body;
     if (!isObject(body) || !Array.isArray(body.instances) || body.instances.length === 0) {
@@ -92,11 +100,16 @@ export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { s
     }
     const instances = body.instances as unknown[];
     const input = featuresTensor(sig, instances, (r) => `instances[${r}]`);
-    const predictions = await run(sig, input);
+    const predictions = await run(selection, sig, input);
+    selection.record(
+      request.id,
+      predictions.map((p) => p.prediction),
+    );
     return reply.send({
       predictions,
       batch_size: instances.length,
       model_version: model.manifest.version,
+      ...experimentFields(selection, request.id),
       total_latency_ms: round(reply.elapsedTime),
     });
   });
@@ -134,9 +147,16 @@ export const seedRoutes: FastifyPluginAsync<SeedRoutesOptions> = async (app, { s
           : {}),
       },
       seed_api: seed,
+      ...(service.experiment ? { experiment: service.experiment.describe() } : {}),
     };
   });
 };
+
+/** `experiment`, `variant` and the `prediction_id` to report outcomes against, on experiment traffic. */
+function experimentFields(selection: Selection, id: string) {
+  const e = selection.experiment;
+  return e ? { experiment: e.name, variant: e.variant, prediction_id: id } : {};
+}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
