@@ -15,6 +15,7 @@ import {
   irsaRole,
   policyOf,
   SERVER,
+  FLIP_READY,
   STAGED_GREEN as STAGED,
   stateString,
   T,
@@ -150,20 +151,23 @@ describe("gRPC through the ALB under mocks", () => {
 
     it("listener rules: gRPC calls match before their HTTP twins, with the same headers", () => {
       const listener = stateString(https.one(T.listener, "serving-https"), "arn");
-      const expected: Array<[string, number, unknown[], unknown]> = [
-        ["serving-traffic-grpc-preview", 5, [colorHeader("preview"), GRPC], { targetGroupArn: "green" }],
-        ["serving-route-blue-grpc", 15, [colorHeader("blue"), GRPC], { targetGroupArn: "blue" }],
-        ["serving-route-green-grpc", 16, [colorHeader("green"), GRPC], { targetGroupArn: "green" }],
+      // [gRPC rule, priority, its HTTP twin, color it forwards to]
+      const expected: Array<[string, number, string, string]> = [
+        ["serving-traffic-grpc-preview", 5, "serving-traffic-preview", "green"],
+        ["serving-route-blue-grpc", 15, "serving-route-blue", "blue"],
+        ["serving-route-green-grpc", 16, "serving-route-green", "green"],
       ];
-      for (const [name, priority, conditions, { targetGroupArn }] of expected as Array<
-        [string, number, unknown[], { targetGroupArn: string }]
-      >) {
+      for (const [name, priority, twin, color] of expected) {
         const rule = https.one(RULE, name);
         expectAt(rule, "listenerArn", listener);
         expectAt(rule, "priority", priority);
-        expectAt(rule, "conditions", conditions);
+        // The twin's conditions (header, preview token, source CIDRs) plus the gRPC content type.
+        const twinConditions = valueAt(https.one(RULE, twin).inputs, "conditions") as unknown[];
+        assert.deepEqual(twinConditions[0], colorHeader(name.includes("preview") ? "preview" : color));
+        assert.ok(twinConditions.length >= 2, `${twin} is guarded by the preview token`);
+        expectAt(rule, "conditions", [...twinConditions, GRPC]);
         expectAt(rule, "actions", [
-          { type: "forward", targetGroupArn: tgArn(https, `serving-${targetGroupArn}-grpc`) },
+          { type: "forward", targetGroupArn: tgArn(https, `serving-${color}-grpc`) },
         ]);
       }
       const weighted = https.one(RULE, "serving-traffic-grpc-weighted");
@@ -226,7 +230,7 @@ describe("gRPC through the ALB under mocks", () => {
     for (const [what, overrides, weights] of cases) {
       it(`${what}: HTTP and gRPC carry ${JSON.stringify(weights)}`, async () => {
         const ev = await evaluateStack("dev", {
-          ...STAGED,
+          ...FLIP_READY,
           "blue.modelVersion": "1.0.0",
           "blue.replicas": 1,
           certificateArn: CERT,
@@ -247,7 +251,7 @@ describe("gRPC through the ALB under mocks", () => {
       const flip = await planChange(
         "dev",
         { activeColor: "green" },
-        { baseOverrides: { ...STAGED, certificateArn: CERT } },
+        { baseOverrides: { ...FLIP_READY, certificateArn: CERT } },
       );
       assert.equal(flip.diff.added.length + flip.diff.removed.length, 0);
       assert.deepEqual(flip.diff.changed.map((c) => `${c.type} ${c.name}`).sort(), [
@@ -264,6 +268,21 @@ describe("gRPC through the ALB under mocks", () => {
       ]);
       assert.deepEqual(changes("serving-traffic-grpc-weighted"), changes("serving-traffic-weighted"));
     });
+  });
+
+  it("with gRPC on, refuses a third source CIDR on the header routes (5 condition values per ALB rule)", () => {
+    const args = {
+      vpcId: "vpc-1",
+      publicSubnetIds: [],
+      clusterSecurityGroupId: "sg-1",
+      certificateArn: CERT,
+      routeGuard: { token: "t", sourceCidrs: ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"] },
+    };
+    assert.deepEqual(loadBalancerArgProblems(args), [
+      "with a certificate (gRPC on), the header routes allow at most 2 source CIDRs (an ALB rule holds 5 " +
+        "condition values and gRPC's use one for the content type), got 3",
+    ]);
+    assert.deepEqual(loadBalancerArgProblems({ ...args, certificateArn: "" }), []);
   });
 
   it("refuses a gRPC port equal to the serving port", () => {

@@ -57,17 +57,29 @@ type Unary = (
 
 /** Promise-returning calls of one generated client. */
 export interface RpcClient {
-  call<T = Record<string, unknown>>(method: string, request?: object, deadlineMs?: number): Promise<T>;
+  call<T = Record<string, unknown>>(
+    method: string,
+    request?: object,
+    deadlineMs?: number,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<T>;
   close(): void;
 }
 
 function rpcClient(client: Client): RpcClient {
   return {
-    call: <T>(method: string, request: object = {}, deadlineMs?: number) =>
+    call: <T>(
+      method: string,
+      request: object = {},
+      deadlineMs?: number,
+      headers: Readonly<Record<string, string>> = {},
+    ) =>
       new Promise<T>((resolve, reject) => {
         const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
         const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
-        fn(request, new Metadata(), options, (err, response) => (err ? reject(err) : resolve(response as T)));
+        const metadata = new Metadata();
+        for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+        fn(request, metadata, options, (err, response) => (err ? reject(err) : resolve(response as T)));
       }),
     close: () => client.close(),
   };
