@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly maxOthersCores: number;
   /** Also write every figure to this JSON file. Default: none. */
   readonly json?: string;
+  /** CPU list the servers are pinned to with taskset (e.g. "1"). Default: not pinned. */
+  readonly serverCpus?: string;
 }
 
 /** A PASS/FAIL line of the summary. */

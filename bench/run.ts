@@ -16,24 +16,30 @@
  * generator share the cores, and every row shows the CPU each side used — and what any other job
  * on the machine used meanwhile (a disturbed row is re-measured, up to 3 times).
  *
- *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,mlp,startup,grpc
- *                     --server-env KEY=VALUE ... --max-others 0.25 --json results.json]
+ * - churnWrk.ts: the churn server's CPU per request against the floor's under wrk (when installed);
+ * - overload.ts: goodput, refusal cost, admitted p99 and probe latency at 1x, 3x, 10x the queue.
+ *
+ *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,wrk,overload,mlp,startup,grpc
+ *                     --server-env KEY=VALUE ... --max-others 0.25 --json results.json
+ *                     --server-cpus 1]   (servers under `taskset -c 1`; run the bench under `taskset -c 0`)
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { churnSection } from "./churn";
 import { grpcSection } from "./grpc";
+import { churnWrkSection } from "./churnWrk";
+import { overloadSection } from "./overload";
 import { BenchContext, type BenchOptions, type Verdict } from "./context";
 import { mlpSection } from "./mlp";
 import { int, table, verdict } from "./report";
-import { compileServer } from "./serverProcess";
+import { compileServer, pinServers } from "./serverProcess";
 import { startupSection } from "./startup";
 
-const SECTIONS = ["churn", "mlp", "startup", "grpc"] as const;
+const SECTIONS = ["churn", "wrk", "overload", "mlp", "startup", "grpc"] as const;
 
 function parseOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -45,6 +51,7 @@ function parseOptions(): BenchOptions {
       "server-env": { type: "string", multiple: true, default: [] },
       "max-others": { type: "string", default: "0.25" },
       json: { type: "string" },
+      "server-cpus": { type: "string" },
     },
   });
   const number = (name: string, raw: string, min: number): number => {
@@ -76,6 +83,7 @@ function parseOptions(): BenchOptions {
     serverEnv,
     maxOthersCores: number("max-others", values["max-others"], 0),
     ...(values.json ? { json: values.json } : {}),
+    ...(values["server-cpus"] ? { serverCpus: values["server-cpus"] } : {}),
   };
 }
 
@@ -92,7 +100,8 @@ function machine() {
   const version = (pkg: string): string =>
     (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;
   return {
-    cores: availableParallelism(),
+    // cpus(), not availableParallelism(): the bench itself may run under taskset.
+    cores: cpus().length,
     cpu,
     node: process.version,
     onnxruntime: version("onnxruntime-node"),
@@ -114,11 +123,20 @@ async function main(): Promise<void> {
   console.log(
     `Load: autocannon ${m.autocannon} in the bench process, closed loop (one request in flight per connection), ` +
       `${options.warmup} s warm-up + ${options.duration} s measured per row; servers are child processes. ` +
-      `Nothing is pinned: the ${m.cores} cores are shared by the server under test and the load generator. ` +
+      (options.serverCpus
+        ? `Servers pinned to CPU ${options.serverCpus} (taskset); the load generator runs wherever the bench was started. `
+        : `Nothing is pinned: the ${m.cores} cores are shared by the server under test and the load generator. `) +
       `CPU columns are cores used by the server, by the load generator and by any other process meanwhile ` +
       `(a row disturbed by more than ${options.maxOthersCores} cores of other work is re-measured, up to 3 times).\n`,
   );
 
+  if (options.serverCpus) {
+    pinServers(options.serverCpus);
+    console.log(
+      `Pinned: servers (model server and HTTP floor) run under \`taskset -c ${options.serverCpus}\`; run the bench ` +
+        "itself under taskset on the other cores to keep the load generator off them.\n",
+    );
+  }
   const work = await mkdtemp(join(tmpdir(), "serving-bench-"));
   const ctx = new BenchContext(options, work);
   const out: Record<string, unknown> = { machine: m, options: { ...options, only: [...options.only] } };
@@ -130,6 +148,16 @@ async function main(): Promise<void> {
       const churn = await churnSection(ctx);
       verdicts.push(...churn.verdicts);
       out.churn = churn;
+    }
+    if (options.only.has("wrk")) {
+      const wrk = await churnWrkSection(ctx);
+      verdicts.push(...wrk.verdicts);
+      out.churnWrk = wrk;
+    }
+    if (options.only.has("overload")) {
+      const overload = await overloadSection(ctx);
+      verdicts.push(...overload.verdicts);
+      out.overload = overload;
     }
     if (options.only.has("mlp")) {
       const mlp = await mlpSection(ctx);

@@ -40,6 +40,21 @@ export async function compileServer(): Promise<number> {
   return performance.now() - started;
 }
 
+/** CPU list servers are started on (`taskset -c`), or undefined: not pinned. */
+let serverCpus: string | undefined;
+
+/** Pins every server started from now on to `cpus` (a taskset CPU list such as "1"). */
+export function pinServers(cpus: string): void {
+  serverCpus = cpus;
+}
+
+/** The command and arguments to start `args` with node, under taskset when pinned (taskset execs it: same pid). */
+function nodeCommand(args: readonly string[]): [string, string[]] {
+  return serverCpus === undefined
+    ? [process.execPath, [...args]]
+    : ["taskset", ["-c", serverCpus, process.execPath, ...args]];
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -79,7 +94,8 @@ export async function startModelServer(args: ModelServerArgs): Promise<ModelServ
   const port = await freePort();
   const fd = openSync(args.logFile, "w");
   const started = performance.now();
-  const child = spawn(process.execPath, serverArgs(args.launcher), {
+  const [command, commandArgs] = nodeCommand(serverArgs(args.launcher));
+  const child = spawn(command, commandArgs, {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? "",
@@ -157,11 +173,16 @@ export interface FloorServer {
 
 /** Starts a floor server (bench/httpFloor.ts, or bench/grpcFloor.ts) as its own process. */
 export async function startFloorServer(script = "httpFloor.ts"): Promise<FloorServer> {
-  const child = spawn(
-    process.execPath,
-    ["--require", require.resolve("tsx/cjs"), join(REPO, "bench", script)],
-    { cwd: REPO, env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const [command, commandArgs] = nodeCommand([
+    "--require",
+    require.resolve("tsx/cjs"),
+    join(REPO, "bench", script),
+  ]);
+  const child = spawn(command, commandArgs, {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
     createInterface({ input: child.stdout! }).once("line", (line) => {

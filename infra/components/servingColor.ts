@@ -273,7 +273,9 @@ export class ServingColor extends pulumi.ComponentResource {
       "app.kubernetes.io/part-of": args.partOf ?? "onnx-eks-serving",
       "app.kubernetes.io/managed-by": "pulumi",
     };
-    const versionedLabels = modelVersion ? { ...labels, "app.kubernetes.io/version": modelVersion } : labels;
+    const versionedLabels = modelVersion
+      ? { ...labels, "app.kubernetes.io/version": versionLabelValue(modelVersion) }
+      : labels;
     const meta = { namespace: args.namespace, labels };
     const parent = { parent: this };
     // gRPC only when the load balancer routes it (a certificate); else the server keeps it off.
@@ -562,4 +564,16 @@ export class ServingColor extends pulumi.ComponentResource {
       modelUri: this.modelUri,
     });
   }
+}
+
+/**
+ * A model version as a Kubernetes label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both
+ * ends): semver build metadata's "+" becomes "_" (`1.2.0+build.5` -> `1.2.0_build.5`). The
+ * MODEL_URI and MODEL_VERSION env carry the exact version.
+ */
+export function versionLabelValue(version: string): string {
+  return version
+    .replace(/\+/g, "_")
+    .slice(0, 63)
+    .replace(/[^A-Za-z0-9]+$/, "");
 }

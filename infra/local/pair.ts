@@ -37,7 +37,8 @@ export async function startColorServer(options: ColorServerOptions): Promise<Ser
     MODEL_VERSION: options.modelVersion,
     LOG_LEVEL: options.logLevel ?? "warn",
     DRAIN_DELAY_SECONDS: "0",
-    SHUTDOWN_TIMEOUT_SECONDS: "5",
+    // The server refuses a timeout not above drain + REQUEST_TIMEOUT_MS (10 s): + 5 as in the stack.
+    SHUTDOWN_TIMEOUT_SECONDS: "15",
   });
   const server = await startServer(config, { logger: createLogger(config.logLevel, { fd: 2 }) });
   await server.loaded;

@@ -18,6 +18,7 @@ import { RegistryError } from "../src/model/registry/errors";
 import { ModelRegistry } from "../src/model/registry/registry";
 import { resolveRegistryTarget, type RegistryTarget } from "../src/model/registry/target";
 import { createS3Client } from "../src/model/s3Client";
+import { S3ConfigError } from "../src/model/s3Limits";
 import { ModelNotFoundError } from "../src/model/store";
 
 /** Where the CLI reads its environment and writes its output (tests pass their own). */
@@ -44,23 +45,55 @@ class UsageError extends Error {
 }
 
 /** Errors whose message is the whole story; anything else is unexpected and shows its name. */
-const EXPECTED_ERRORS = [RegistryError, ManifestError, ModelInspectionError, ModelNotFoundError, UsageError];
+const EXPECTED_ERRORS = [
+  RegistryError,
+  ManifestError,
+  ModelInspectionError,
+  ModelNotFoundError,
+  UsageError,
+  S3ConfigError,
+];
 
 /** Runs the CLI with `argv` (arguments after the script name); resolves to the exit code. */
 export async function runModelCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
+  const state: CliState = { exitCode: 0 };
+  const program = buildProgram(io, state);
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return 0;
+    return state.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed it
-    io.stderr(`error: ${describeError(err)}\n`);
+    io.stderr(`error: ${describeError(err, state.target)}\n`);
     return 1;
   }
 }
 
-function describeError(err: unknown): string {
+/** What a command leaves for the exit: its code, and the S3 target it talked to (for messages). */
+interface CliState {
+  exitCode: number;
+  target?: RegistryTarget;
+}
+
+/** Error codes of a connection that failed or stalled (the SDK already retried it). */
+const NETWORK_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
+
+function describeError(err: unknown, target?: RegistryTarget): string {
   if (EXPECTED_ERRORS.some((type) => err instanceof type)) return (err as Error).message;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if ((err as Error)?.name === "TimeoutError" || (code !== undefined && NETWORK_ERRORS.has(code))) {
+    const where = target?.endpoint ?? "AWS S3";
+    return (
+      `cannot reach S3 at ${where}: ${(err as Error).message}; nothing was changed by the step that failed ` +
+      `(a push that stopped after model.onnx resumes when run again). Check --endpoint / AWS_ENDPOINT_URL_S3 and the network`
+    );
+  }
   // AWS failures (no credentials, throttling, access) are the user's to fix: name and message
   // say enough. Anything else is a bug, so keep its stack.
   const name = (err as Error)?.name;
@@ -70,7 +103,7 @@ function describeError(err: unknown): string {
   return String((err as Error)?.stack ?? err);
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, state: CliState): Command {
   const program = new Command("model")
     .description("Publish and read versioned ONNX models in the stack's model bucket")
     .exitOverride()
@@ -92,7 +125,7 @@ function buildProgram(io: CliIo): Command {
       )
       .option("--json", "print the result as JSON"),
   ).action(async (file: string, opts: TargetOptions & PushOptions) => {
-    const { registry, target } = await openRegistry(opts, io);
+    const { registry, target } = await openRegistry(opts, io, state);
     const result = await registry.push({
       file,
       name: opts.name,
@@ -138,10 +171,28 @@ function buildProgram(io: CliIo): Command {
       .command("list")
       .description("list models and their versions")
       .option("--name <name>", "only this model")
+      .option(
+        "--verify",
+        "download every version and check its manifest, sha256 and model (exit 1 if any fails)",
+      )
       .option("--json", "print the result as JSON"),
-  ).action(async (opts: TargetOptions & { name?: string; json?: boolean }) => {
-    const { registry } = await openRegistry(opts, io);
-    const models = await registry.list(opts.name);
+  ).action(async (opts: TargetOptions & { name?: string; json?: boolean; verify?: boolean }) => {
+    const { registry } = await openRegistry(opts, io, state);
+    const listed = await registry.list(opts.name);
+    const models = [];
+    for (const model of listed) {
+      const versions = [];
+      for (const v of model.versions) {
+        const checked = opts.verify && v.complete ? await registry.verify(model.name, v.version) : undefined;
+        if (checked && !checked.ok) state.exitCode = 1;
+        versions.push({
+          ...v,
+          ...(checked ? { verified: checked.ok } : {}),
+          ...(checked && !checked.ok ? { problem: checked.problem } : {}),
+        });
+      }
+      models.push({ name: model.name, versions });
+    }
     if (opts.json) {
       io.stdout(JSON.stringify(models, null, 2) + "\n");
       return;
@@ -150,7 +201,15 @@ function buildProgram(io: CliIo): Command {
       model.versions.map((v) => [
         model.name,
         v.version,
-        v.complete ? "complete" : "incomplete (no manifest.json)",
+        !v.hasManifest
+          ? "incomplete (no manifest.json)"
+          : !v.hasModel
+            ? "broken (no model.onnx)"
+            : v.verified === undefined
+              ? "listed, not verified"
+              : v.verified
+                ? "verified"
+                : `BROKEN: ${v.problem}`,
         v.golden ? "yes" : "-",
         v.lastModified?.toISOString() ?? "",
       ]),
@@ -160,6 +219,12 @@ function buildProgram(io: CliIo): Command {
       return;
     }
     io.stdout(table([["NAME", "VERSION", "STATUS", "GOLDEN", "LAST MODIFIED"], ...rows]));
+    if (!opts.verify) {
+      io.stderr(
+        "note: STATUS comes from the object listing only; `list --verify` downloads each version and checks " +
+          "its manifest, sha256 and that onnxruntime loads it\n",
+      );
+    }
   });
 
   withTargetOptions(
@@ -169,7 +234,7 @@ function buildProgram(io: CliIo): Command {
       .argument("<name>", "model name")
       .argument("<version>", "model version"),
   ).action(async (name: string, version: string, opts: TargetOptions) => {
-    const { registry } = await openRegistry(opts, io);
+    const { registry } = await openRegistry(opts, io, state);
     const manifest: ModelManifest = await registry.show(name, version);
     io.stdout(serializeManifest(manifest));
   });
@@ -197,9 +262,19 @@ function withTargetOptions(command: Command): Command {
 async function openRegistry(
   opts: TargetOptions,
   io: CliIo,
+  state: CliState,
 ): Promise<{ registry: ModelRegistry; target: RegistryTarget }> {
   const target = await resolveRegistryTarget({ ...opts, env: io.env });
-  const client = createS3Client({ region: target.region, endpoint: target.endpoint, env: io.env });
+  state.target = target;
+  const client = createS3Client({
+    region: target.region,
+    endpoint: target.endpoint,
+    env: io.env,
+    // One line per failed attempt, so a slow or unreachable endpoint shows while it is retried.
+    logger: {
+      warn: (obj: object, msg?: string) => io.stderr(`warning: ${msg}: ${(obj as { err?: string }).err}\n`),
+    },
+  });
   return { registry: new ModelRegistry({ client, bucket: target.bucket }), target };
 }
 

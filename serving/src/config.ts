@@ -5,8 +5,10 @@
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { versionFromPath } from "./model/createModelStore";
 import { readExperiment, type ExperimentSettings } from "./experiment/settings";
 import { validateModelName, validateModelVersion } from "./model/manifest";
+import { DEFAULT_S3_CALL_LIMITS, s3CallLimitsFromEnv, type S3CallLimits } from "./model/s3Limits";
 import { parseExecutionProviders, type ExecutionProvider } from "./runtime/providers";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -27,6 +29,13 @@ export const BATCHING_LIMITS = {
   maxBatchSize: { min: 1, max: 65_536, default: 32 },
   maxBatchDelayMs: { min: 0, max: 60_000, default: 0 },
 } as const;
+
+/**
+ * Largest BODY_LIMIT_BYTES accepted: a body is held as text, parsed to JS values and turned into
+ * tensors at once, so a few times its size sits on the heap; 64 MiB keeps that well inside
+ * Node's default heap, where a 200 MB body exhausted it.
+ */
+export const MAX_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Where `session.run` executes: on the event-loop thread, or in a worker thread. */
 export const INFERENCE_THREADS = ["main", "worker"] as const;
@@ -52,6 +61,11 @@ export interface ModelLocation {
   readonly version: string;
   /** Where remote models are downloaded to. Default: `<os tmpdir>/model-cache`. */
   readonly cacheDir: string;
+  /**
+   * Timeouts and attempts of S3 calls (S3_CONNECT_TIMEOUT_MS, S3_SOCKET_TIMEOUT_MS,
+   * AWS_MAX_ATTEMPTS). Default: 5000 ms, 30000 ms, 3.
+   */
+  readonly s3?: S3CallLimits;
 }
 
 export interface ServerConfig {
@@ -97,8 +111,33 @@ export interface ServerConfig {
   readonly maxQueueSize: number;
   /** Per-request deadline, queueing included, in ms; beyond it the answer is 504. Default: 10000. */
   readonly requestTimeoutMs: number;
-  /** Largest accepted request body in bytes (413 beyond). Default: 1048576. */
+  /**
+   * Largest accepted request body in bytes (413 beyond), at most {@link MAX_BODY_LIMIT_BYTES}.
+   * Default: 1048576.
+   */
   readonly bodyLimitBytes: number;
+  /**
+   * Most rows (dimension 0) one inference request may carry (413 beyond); requests above
+   * `maxBatchSize` rows run in chunks of it; at least `maxBatchSize`. Default: 4096, or
+   * `maxBatchSize` when that is larger.
+   */
+  readonly maxRowsPerRequest: number;
+  /**
+   * Longest a client may take to send a request's headers, in ms (408 beyond), counted from the
+   * request's first byte: an idle kept-alive connection is not a slow request. Default: 10000.
+   */
+  readonly headersTimeoutMs: number;
+  /**
+   * Longest a client may take to send a whole request, headers and body, in ms (408 beyond); the
+   * time to answer it is REQUEST_TIMEOUT_MS's. Default: 30000.
+   */
+  readonly bodyTimeoutMs: number;
+  /**
+   * While the queue is full, a connection just refused (503) is not read again for up to this
+   * many ms, so clients that ask again at once cannot crowd out the batches; 0 = off.
+   * Default: 1000 (the Retry-After of the 503).
+   */
+  readonly shedPauseMs: number;
   /** Seconds between SIGTERM (readiness 503) and closing the listener. Default: 5. */
   readonly drainDelaySeconds: number;
   /** Seconds from SIGTERM to a forced exit. Default: 30. */
@@ -169,6 +208,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       name: read("MODEL_NAME", "churn", validateModelName),
       version: read("MODEL_VERSION", "1.0.0", validateModelVersion),
       cacheDir: read("MODEL_CACHE_DIR", join(tmpdir(), "model-cache"), (raw) => resolve(raw)),
+      s3: s3Limits(env, problems),
     },
     executionProviders: read(
       "EXECUTION_PROVIDERS",
@@ -190,7 +230,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ),
     maxQueueSize: read("MAX_QUEUE_SIZE", 1024, int(1, 1_000_000)),
     requestTimeoutMs: read("REQUEST_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
-    bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, 1024 * 1024 * 1024)),
+    bodyLimitBytes: read("BODY_LIMIT_BYTES", 1_048_576, int(1024, MAX_BODY_LIMIT_BYTES)),
+    // Unset: 4096, or one batch when batches are larger.
+    maxRowsPerRequest: read<number | undefined>("MAX_ROWS_PER_REQUEST", undefined, int(1, 1_000_000)) ?? 0,
+    headersTimeoutMs: read("HEADERS_TIMEOUT_MS", 10_000, int(1, 3_600_000)),
+    bodyTimeoutMs: read("BODY_TIMEOUT_MS", 30_000, int(1, 3_600_000)),
+    shedPauseMs: read("SHED_PAUSE_MS", 1000, int(0, 10_000)),
     drainDelaySeconds: read("DRAIN_DELAY_SECONDS", 5, seconds(3600)),
     shutdownTimeoutSeconds: read("SHUTDOWN_TIMEOUT_SECONDS", 30, seconds(3600)),
     ...optional(
@@ -200,16 +245,41 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   };
   const experiment = readExperiment(env, read, int, base.model.uri, base.model.version, problems);
   const config: ServerConfig = { ...base, ...optional("experiment", experiment) };
-  if (problems.length === 0 && config.shutdownTimeoutSeconds <= config.drainDelaySeconds) {
+  // After the drain delay, a request accepted just before the listener closed may take up to
+  // REQUEST_TIMEOUT_MS; a shutdown deadline shorter than both cuts such requests off mid-answer.
+  const drainAndAnswer = config.drainDelaySeconds + config.requestTimeoutMs / 1000;
+  if (problems.length === 0 && config.shutdownTimeoutSeconds <= drainAndAnswer) {
     problems.push(
       `SHUTDOWN_TIMEOUT_SECONDS (${config.shutdownTimeoutSeconds}) must be greater than DRAIN_DELAY_SECONDS ` +
-        `(${config.drainDelaySeconds}), or in-flight requests get no time to finish`,
+        `(${config.drainDelaySeconds}) + REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms) = ${drainAndAnswer} s, ` +
+        `or requests still queued when the deadline hits lose their connection unanswered`,
+    );
+  }
+  if (problems.length === 0 && config.bodyTimeoutMs < config.headersTimeoutMs) {
+    problems.push(
+      `BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least HEADERS_TIMEOUT_MS (${config.headersTimeoutMs})`,
+    );
+  }
+  if (config.maxRowsPerRequest === 0) {
+    Object.assign(config, { maxRowsPerRequest: Math.max(4096, config.maxBatchSize) });
+  } else if (problems.length === 0 && config.maxRowsPerRequest < config.maxBatchSize) {
+    problems.push(
+      `MAX_ROWS_PER_REQUEST (${config.maxRowsPerRequest}) must be at least MAX_BATCH_SIZE (${config.maxBatchSize})`,
     );
   }
   if (problems.length > 0) {
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);
   }
   return Object.freeze(config);
+}
+
+function s3Limits(env: Env, problems: string[]): S3CallLimits {
+  try {
+    return s3CallLimitsFromEnv(env);
+  } catch (err) {
+    problems.push((err as Error).message);
+    return DEFAULT_S3_CALL_LIMITS;
+  }
 }
 
 /** `{ [key]: value }`, or nothing when the value is unset (keeps unset optional keys absent). */
@@ -227,7 +297,16 @@ function parseModelUri(raw: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !raw.startsWith("file://")) {
     throw new Error(`expected an s3:// URI or a local directory, got ${JSON.stringify(raw)}`);
   }
-  return resolve(raw.startsWith("file://") ? new URL(raw).pathname : raw);
+  const dir = resolve(raw.startsWith("file://") ? new URL(raw).pathname : raw);
+  try {
+    versionFromPath(dir);
+  } catch (err) {
+    throw new Error(
+      `a local MODEL_URI must be a version directory .../<name>/<version>/ (its manifest must name that ` +
+        `model and version), got ${JSON.stringify(raw)}: ${(err as Error).message}`,
+    );
+  }
+  return dir;
 }
 
 /**

@@ -16,6 +16,12 @@ export class BadRequestError extends ServingError {
   readonly status = 400;
 }
 
+/** The request carries more than the server accepts (rows per request): 413. */
+export class PayloadTooLargeError extends ServingError {
+  override name = "PayloadTooLargeError";
+  readonly status = 413;
+}
+
 /** Unknown model, version or route: 404. */
 export class NotFoundError extends ServingError {
   override name = "NotFoundError";

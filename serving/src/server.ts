@@ -128,7 +128,11 @@ export async function startServer(
             interOpThreads: config.interOpThreads,
             logger,
           }),
-        batching: { ...batching, timeoutMs: config.requestTimeoutMs },
+        batching: {
+          ...batching,
+          timeoutMs: config.requestTimeoutMs,
+          maxRowsPerRequest: config.maxRowsPerRequest,
+        },
         metrics,
         logger,
         ...extra,
@@ -142,6 +146,9 @@ export async function startServer(
     logger,
     accessLog: config.accessLog,
     bodyLimitBytes: config.bodyLimitBytes,
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    shedPauseMs: config.shedPauseMs,
     batching,
   });
   const url = await app.listen({ port: config.port, host: config.host });

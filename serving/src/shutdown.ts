@@ -1,9 +1,11 @@
 /**
- * The drain sequence run on SIGTERM: readiness 503 at once (load balancers stop sending), wait
- * the drain delay (they deregister; requests still arriving are served), stop accepting
- * connections, answer every in-flight and queued request, then release the model.
+ * The drain sequence run on SIGTERM: readiness 503 at once (load balancers stop sending) and
+ * `Connection: close` on every response (clients leave kept-alive connections), wait the drain
+ * delay (they deregister; requests still arriving are served), stop accepting connections,
+ * answer every in-flight and queued request, then release the model.
  */
 import type { FastifyInstance } from "fastify";
+import { startConnectionDrain } from "./http/connectionDrain";
 import type { Logger } from "./logger";
 import type { ModelService } from "./service/modelService";
 
@@ -42,6 +44,8 @@ export async function drainAndClose({
 }: DrainArgs): Promise<void> {
   service.startDraining();
   for (const listener of listeners) listener.startDraining();
+  // Clients move off kept-alive connections during the delay (see connectionDrain).
+  startConnectionDrain(app);
   logger.info(
     {
       reason,

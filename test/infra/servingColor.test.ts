@@ -4,6 +4,7 @@ import {
   ServingColor,
   servingColorArgProblems,
   type ServingColorArgs,
+  versionLabelValue,
 } from "../../infra/components/servingColor";
 import { evaluateStack, type RecordedResource, type StackEvaluation } from "../../infra/harness";
 import { valueAt } from "../../infra/plan/diff";
@@ -544,6 +545,20 @@ describe("servingColor: the two colors under mocks", () => {
 });
 
 describe("servingColor: argument checks and helpers (no mocks)", () => {
+  it("a version with semver build metadata becomes a valid label value", () => {
+    const label = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/; // Kubernetes' label value syntax
+    for (const [version, value] of [
+      ["1.2.0", "1.2.0"],
+      ["1.2.0-rc.1", "1.2.0-rc.1"],
+      ["1.2.0+build.5", "1.2.0_build.5"],
+      [`1.0.0-${"a".repeat(70)}`, `1.0.0-${"a".repeat(57)}`],
+    ]) {
+      assert.equal(versionLabelValue(version), value);
+      assert.match(value, label);
+      assert.ok(value.length <= 63);
+    }
+  });
+
   it("valid arguments have no problems", () => {
     assert.deepEqual(servingColorArgProblems(ARGS), []);
   });

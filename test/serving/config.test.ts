@@ -19,6 +19,7 @@ describe("server config", () => {
         name: "churn",
         version: "1.0.0",
         cacheDir: join(tmpdir(), "model-cache"),
+        s3: { connectTimeoutMs: 5000, socketTimeoutMs: 30_000, maxAttempts: 3 },
       },
       executionProviders: ["cpu"],
       intraOpThreads: 0,
@@ -28,6 +29,10 @@ describe("server config", () => {
       maxQueueSize: 1024,
       requestTimeoutMs: 10_000,
       bodyLimitBytes: 1_048_576,
+      maxRowsPerRequest: 4096,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
+      shedPauseMs: 1000,
       drainDelaySeconds: 5,
       shutdownTimeoutSeconds: 30,
     });
@@ -63,6 +68,7 @@ describe("server config", () => {
       MAX_QUEUE_SIZE: "10",
       REQUEST_TIMEOUT_MS: "500",
       BODY_LIMIT_BYTES: "2048",
+      MAX_ROWS_PER_REQUEST: "100",
       DRAIN_DELAY_SECONDS: "0.5",
       SHUTDOWN_TIMEOUT_SECONDS: "20",
     });
@@ -76,6 +82,7 @@ describe("server config", () => {
     assert.deepEqual(config.executionProviders, ["cuda", "cpu"]);
     assert.equal(config.accessLog, "all");
     assert.equal(config.maxBatchDelayMs, 5);
+    assert.equal(config.maxRowsPerRequest, 100);
     assert.equal(config.drainDelaySeconds, 0.5);
     assert.ok(Object.isFrozen(config));
   });
@@ -131,7 +138,27 @@ describe("server config", () => {
     [
       "a tiny body limit",
       { BODY_LIMIT_BYTES: "10" },
-      "BODY_LIMIT_BYTES: expected an integer from 1024 to 1073741824, got 10",
+      "BODY_LIMIT_BYTES: expected an integer from 1024 to 67108864, got 10",
+    ],
+    [
+      "a body limit beyond what the process can parse and answer",
+      { BODY_LIMIT_BYTES: String(300 * 1024 * 1024) },
+      "BODY_LIMIT_BYTES: expected an integer from 1024 to 67108864, got 314572800",
+    ],
+    [
+      "a body timeout shorter than the headers timeout",
+      { HEADERS_TIMEOUT_MS: "20000", BODY_TIMEOUT_MS: "5000" },
+      "BODY_TIMEOUT_MS (5000) must be at least HEADERS_TIMEOUT_MS (20000)",
+    ],
+    [
+      "zero rows per request",
+      { MAX_ROWS_PER_REQUEST: "0" },
+      "MAX_ROWS_PER_REQUEST: expected an integer from 1 to 1000000, got 0",
+    ],
+    [
+      "fewer rows per request than a batch",
+      { MAX_ROWS_PER_REQUEST: "16", MAX_BATCH_SIZE: "32" },
+      "MAX_ROWS_PER_REQUEST (16) must be at least MAX_BATCH_SIZE (32)",
     ],
     [
       "a negative drain delay",
@@ -142,6 +169,16 @@ describe("server config", () => {
       "an unsupported URI scheme",
       { MODEL_URI: "gs://bucket/models/x/1.0.0/" },
       "MODEL_URI: expected an s3:// URI or a local directory",
+    ],
+    [
+      "a local MODEL_URI that is not a <name>/<version> directory",
+      { MODEL_URI: "/srv/models/latest" },
+      "MODEL_URI: a local MODEL_URI must be a version directory .../<name>/<version>/",
+    ],
+    [
+      "an S3 timeout that is not a number",
+      { S3_SOCKET_TIMEOUT_MS: "soon" },
+      'S3_SOCKET_TIMEOUT_MS: expected an integer from 1 to 3600000, got "soon"',
     ],
     [
       "an s3 URI without a key",
@@ -157,6 +194,11 @@ describe("server config", () => {
       "a shutdown timeout not above the drain delay",
       { DRAIN_DELAY_SECONDS: "30", SHUTDOWN_TIMEOUT_SECONDS: "30" },
       "SHUTDOWN_TIMEOUT_SECONDS (30) must be greater than DRAIN_DELAY_SECONDS (30)",
+    ],
+    [
+      "a shutdown timeout not above the drain delay plus the request timeout",
+      { DRAIN_DELAY_SECONDS: "5", REQUEST_TIMEOUT_MS: "10000", SHUTDOWN_TIMEOUT_SECONDS: "15" },
+      "SHUTDOWN_TIMEOUT_SECONDS (15) must be greater than DRAIN_DELAY_SECONDS (5) + REQUEST_TIMEOUT_MS (10000 ms) = 15 s",
     ],
   ];
   for (const [what, env, message] of bad) {

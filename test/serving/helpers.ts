@@ -88,6 +88,12 @@ export interface TestServerOptions {
   readonly batching?: Omit<BatcherOptions, "batchable" | "observer">;
   /** Body limit. Default: 1 MiB. */
   readonly bodyLimitBytes?: number;
+  /** HTTP receive timeouts and refusal pacing (see AppDeps). Default: the app's. */
+  readonly timeouts?: {
+    readonly headersTimeoutMs?: number;
+    readonly bodyTimeoutMs?: number;
+    readonly shedPauseMs?: number;
+  };
   /** Whether to wait for the model to load. Default: true. */
   readonly waitForLoad?: boolean;
   /** Logger for the model service. Default: silent. */
@@ -131,6 +137,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     metrics,
     logLevel: "silent",
     bodyLimitBytes: options.bodyLimitBytes,
+    ...options.timeouts,
     batching: {
       maxBatchSize: batching.maxBatchSize,
       maxDelayMs: batching.maxDelayMs,

@@ -7,15 +7,29 @@
  * Semantics follow Triton's dynamic batcher: a full queue refuses at once (never grows without
  * bound), every request has a deadline (queueing included), a failed batch fails every request in
  * it, and models without a batch dimension run one request at a time. Knows nothing of HTTP.
+ *
+ * A request of more than `maxBatchSize` rows runs as consecutive chunks of at most that many rows,
+ * one chunk queued at a time: each next chunk joins the back of the queue when the previous one
+ * starts computing, so requests that arrived meanwhile run between the chunks (round robin)
+ * instead of waiting behind one huge `run()`.
  */
-import { BadRequestError, InferenceError, QueueFullError, TimeoutError, UnavailableError } from "../errors";
-import { concatBatch, splitBatch } from "../runtime/batchTensors";
+import {
+  BadRequestError,
+  InferenceError,
+  PayloadTooLargeError,
+  QueueFullError,
+  TimeoutError,
+  UnavailableError,
+} from "../errors";
+import { concatBatch, sliceRows, splitBatch } from "../runtime/batchTensors";
 import type { HostTensor, InferenceRuntime, TensorMap } from "../runtime/runtime";
 
 /** Options of {@link DynamicBatcher}. */
 export interface BatcherOptions {
-  /** Most rows (dim 0 summed over requests) in one run; a larger request runs alone. Default: 32. */
+  /** Most rows (dim 0 summed over requests) in one run; a larger request runs in chunks of it. Default: 32. */
   readonly maxBatchSize?: number;
+  /** Most rows one request may have; more is refused with PayloadTooLargeError. Default: 4096. */
+  readonly maxRowsPerRequest?: number;
   /** Longest the oldest queued request waits for the batch to fill, in ms; 0 = no wait. Default: 0. */
   readonly maxDelayMs?: number;
   /** Requests allowed to wait; beyond it `submit` rejects with QueueFullError. Default: 1024. */
@@ -47,6 +61,8 @@ interface Pending {
   /** Requests with the same key can share a batch (same datatypes, inner dims, outputs). */
   readonly key: string;
   readonly enqueuedAt: number;
+  /** Called when this entry leaves the queue for a batch (queues a chunked request's next chunk). */
+  readonly onTaken?: () => void;
   state: "queued" | "running" | "done";
   timer?: NodeJS.Timeout;
   resolve(outputs: Record<string, HostTensor>): void;
@@ -55,6 +71,7 @@ interface Pending {
 
 export class DynamicBatcher {
   private readonly maxBatchSize: number;
+  private readonly maxRowsPerRequest: number;
   private readonly maxDelayMs: number;
   private readonly maxQueueSize: number;
   private readonly timeoutMs: number;
@@ -66,6 +83,7 @@ export class DynamicBatcher {
   private runningRequests = 0;
   private delayTimer?: NodeJS.Timeout;
   private closing = false;
+  private queueFull?: QueueFullError;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -73,6 +91,7 @@ export class DynamicBatcher {
     options: BatcherOptions = {},
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 32;
+    this.maxRowsPerRequest = options.maxRowsPerRequest ?? 4096;
     this.maxDelayMs = options.maxDelayMs ?? 0;
     this.maxQueueSize = options.maxQueueSize ?? 1024;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -90,6 +109,26 @@ export class DynamicBatcher {
     return this.runningRequests;
   }
 
+  /** Whether the queue is full: a request submitted now would be refused. */
+  get full(): boolean {
+    return this.queue.length >= this.maxQueueSize;
+  }
+
+  /**
+   * When the queue is full: counts a refusal and returns the error to answer with; else
+   * undefined. Protocol layers call it before reading a request's body, so refusing under
+   * overload costs as little as possible. The error is one shared instance: under overload
+   * thousands are refused a second, and capturing a stack for each was a visible share of CPU.
+   */
+  refuseIfFull(): QueueFullError | undefined {
+    if (this.queue.length < this.maxQueueSize) return undefined;
+    this.observer.onRejected?.("queue_full");
+    this.queueFull ??= new QueueFullError(
+      `the inference queue is full (${this.maxQueueSize} requests waiting); retry later`,
+    );
+    return this.queueFull;
+  }
+
   /**
    * Queues one request; resolves with exactly its rows of every (or every requested) output.
    * All feeds must share dim 0 (the request's rows) when the model is batchable.
@@ -101,30 +140,87 @@ export class DynamicBatcher {
         new UnavailableError("the server is shutting down and accepts no new inferences"),
       );
     }
-    if (this.queue.length >= this.maxQueueSize) {
-      this.observer.onRejected?.("queue_full");
+    const full = this.refuseIfFull();
+    if (full) return Promise.reject(full);
+    let rows: number;
+    try {
+      rows = this.batchable ? rowsOf(feeds) : 1;
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (rows > this.maxRowsPerRequest) {
       return Promise.reject(
-        new QueueFullError(
-          `the inference queue is full (${this.maxQueueSize} requests waiting); retry later`,
+        new PayloadTooLargeError(
+          `the request has ${rows} rows; at most ${this.maxRowsPerRequest} are accepted per request (MAX_ROWS_PER_REQUEST): split it`,
         ),
       );
     }
+    if (rows > this.maxBatchSize) return this.submitChunked(feeds, outputs, rows);
     return new Promise((resolve, reject) => {
-      const entry: Pending = {
+      this.enqueue({
         feeds,
         outputs,
-        rows: this.batchable ? rowsOf(feeds) : 1,
+        rows,
         key: batchKey(feeds, outputs),
         enqueuedAt: performance.now(),
         state: "queued",
         resolve,
         reject,
+      });
+    });
+  }
+
+  private enqueue(entry: Pending, timeoutMs = this.timeoutMs): void {
+    entry.timer = setTimeout(() => this.expire(entry), timeoutMs);
+    this.queue.push(entry);
+    this.queuedRows += entry.rows;
+    this.observer.onQueueDepth?.(this.queue.length);
+    this.schedule();
+  }
+
+  /**
+   * Runs a request larger than maxBatchSize as chunks of maxBatchSize rows, one queued at a time
+   * (see the file comment), under the request's one deadline; the outputs are concatenated back.
+   */
+  private submitChunked(
+    feeds: TensorMap,
+    outputs: readonly string[] | undefined,
+    rows: number,
+  ): Promise<Record<string, HostTensor>> {
+    const deadline = performance.now() + this.timeoutMs;
+    const key = batchKey(feeds, outputs);
+    const chunks = Math.ceil(rows / this.maxBatchSize);
+    const parts: TensorMap[] = new Array(chunks);
+    let done = 0;
+    let failed = false;
+    return new Promise((resolve, reject) => {
+      const queueChunk = (c: number): void => {
+        if (failed) return;
+        const start = c * this.maxBatchSize;
+        const end = Math.min(rows, start + this.maxBatchSize);
+        this.enqueue(
+          {
+            feeds: sliceRows(feeds, start, end),
+            outputs,
+            rows: end - start,
+            key,
+            enqueuedAt: performance.now(),
+            state: "queued",
+            ...(c + 1 < chunks ? { onTaken: () => queueChunk(c + 1) } : {}),
+            resolve: (out) => {
+              parts[c] = out;
+              if (++done === chunks) resolve(concatBatch(parts));
+            },
+            reject: (err) => {
+              if (failed) return;
+              failed = true;
+              reject(err);
+            },
+          },
+          Math.max(0, deadline - performance.now()),
+        );
       };
-      entry.timer = setTimeout(() => this.expire(entry), this.timeoutMs);
-      this.queue.push(entry);
-      this.queuedRows += entry.rows;
-      this.observer.onQueueDepth?.(this.queue.length);
-      this.schedule();
+      queueChunk(0);
     });
   }
 
@@ -156,8 +252,15 @@ export class DynamicBatcher {
     if (due) {
       this.clearDelayTimer();
       this.running = true;
-      // setImmediate, not a synchronous call: requests parsed in the same I/O turn join this batch.
-      setImmediate(() => void this.dispatch());
+      if (this.closing || this.queuedRows >= this.maxBatchSize) {
+        // A full batch gains nothing by waiting. Under overload this matters: a turn of the event
+        // loop can hold thousands of refusals, and a batch that waits a turn to start (the runtime
+        // already takes one to run it) halves what gets served.
+        void this.dispatch();
+      } else {
+        // setImmediate, not a synchronous call: requests parsed in the same I/O turn join this batch.
+        setImmediate(() => void this.dispatch());
+      }
     } else if (!this.delayTimer) {
       this.delayTimer = setTimeout(() => {
         this.delayTimer = undefined;
@@ -205,6 +308,7 @@ export class DynamicBatcher {
     for (const p of batch) {
       p.state = "running";
       this.observer.onQueueWait?.((now - p.enqueuedAt) / 1000);
+      p.onTaken?.();
     }
     this.observer.onQueueDepth?.(this.queue.length);
     const rows = batch.reduce((n, p) => n + p.rows, 0);

@@ -4,14 +4,21 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from "fastify";
 import type { AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
 import type { ModelService } from "../service/modelService";
+import { clientErrorHandler } from "./clientErrors";
 import { ServedModels } from "../service/servedModels";
 import { connectionDrain } from "./connectionDrain";
 import { errorHandling } from "./errorHandling";
 import { healthRoutes } from "./health";
+import { loadShedding } from "./loadShedding";
 import { metricsRoutes } from "./metricsRoutes";
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from "./oip/binary";
 import { oipRoutes } from "./oip/routes";
@@ -32,6 +39,12 @@ export interface AppDeps {
   readonly accessLog?: AccessLogPolicy;
   /** Largest accepted body in bytes (413 beyond). Default: 1048576. */
   readonly bodyLimitBytes?: number;
+  /** Longest a client may take to send a request's headers, in ms (408 beyond). Default: 10000. */
+  readonly headersTimeoutMs?: number;
+  /** Longest a client may take to send a whole request, in ms (408 beyond). Default: 30000. */
+  readonly bodyTimeoutMs?: number;
+  /** Longest a connection refused for a full queue is left unread, in ms; 0 = off. Default: 1000. */
+  readonly shedPauseMs?: number;
   /** Batching limits, reported by `/model/info`. Default: not reported. */
   readonly batching?: {
     readonly maxBatchSize: number;
@@ -39,6 +52,9 @@ export interface AppDeps {
     readonly maxQueueSize: number;
   };
 }
+
+/** Idle keep-alive connections are closed after this: above the ALB's 60 s idle timeout. */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** Incoming `x-request-id` values are honoured when they look like an id (no log injection). */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,17 +71,44 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const incoming = req.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
-    // Requests that arrive on kept-alive connections after close() get 503 + Connection: close.
-    return503OnClosing: true,
+    // A request that still arrives on a kept-alive connection after close() is answered, not
+    // refused: the server can still serve it, and it carries Connection: close (connectionDrain).
+    return503OnClosing: false,
     // Longer than the ALB's 60 s idle timeout, so the load balancer, not the server, closes idle
     // connections (the other way round races and surfaces as 502s).
-    keepAliveTimeout: 72_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Slow senders are cut off (408) while receiving a request; Node counts both from a request's
+    // first byte, so a kept-alive connection idling between requests is never timed out by them
+    // (only by keepAliveTimeout above), and the time spent answering is not counted.
+    requestTimeout: deps.bodyTimeoutMs ?? 30_000,
+    http: {
+      headersTimeout: deps.headersTimeoutMs ?? 10_000,
+      // How often those two are checked (Node's default is 30 s, which would stretch them).
+      connectionsCheckingInterval: 1_000,
+    },
+    clientErrorHandler,
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      // e.g. FST_ERR_BAD_URL for a malformed %-escape: the documented shape, not fastify's.
+      void reply.status(err.statusCode ?? 400).send({ error: err.message });
+    },
   });
 
   // JSON, or binary tensor data (with Inference-Header-Content-Length); anything else is a 415.
   // JSON.parse's message says where the body broke.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    const encoding = req.headers["content-encoding"];
+    if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
+      done(
+        Object.assign(
+          new Error(
+            `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`,
+          ),
+          { statusCode: 415 },
+        ),
+      );
+      return;
+    }
     const text = body as string;
     const headerLength = req.headers[HEADER_LENGTH_HEADER];
     if (typeof headerLength === "string" && headerLength !== String(Buffer.byteLength(text))) {
@@ -132,6 +175,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(connectionDrain);
   app.register(metricsRoutes, { metrics: deps.metrics, accessLog: deps.accessLog });
   const service = deps.service instanceof ServedModels ? deps.service : new ServedModels(deps.service);
+  app.register(loadShedding, {
+    service,
+    ...(deps.shedPauseMs !== undefined ? { pauseMs: deps.shedPauseMs } : {}),
+  });
   app.register(healthRoutes, { service });
   app.register(seedRoutes, { service, batching: deps.batching });
   app.register(oipRoutes, { service });

@@ -1,31 +1,48 @@
 /**
- * Lets `app.close()` finish as soon as the last in-flight response is sent. Node's
- * `server.close()` only closes connections that are idle at that moment; a keep-alive connection
- * whose request is still computing would otherwise stay open after its response (up to the
- * keep-alive timeout), holding shutdown hostage. From `close()` on, responses carry
- * `Connection: close` (the client will not reuse the socket), and connections that turn idle are
- * closed promptly.
+ * Moves clients off kept-alive connections before the listener closes, so no request is lost
+ * to the race HTTP/1.1 keep-alive has: a client may write its next request on an idle socket at
+ * the moment the server closes it; the server never sees that request, and the client cannot
+ * safely retry a POST.
+ *
+ * From {@link startConnectionDrain} (SIGTERM) on, every response carries `Connection: close`, so
+ * during the drain delay each busy connection ends after its current answer and its client
+ * reconnects (to this pod while it still listens, or to another). Idle sockets are left alone
+ * until the listener closes after the delay: then Node closes those still idle, and from then
+ * on connections are closed as they turn idle, so `app.close()` finishes with the last answer
+ * instead of waiting out the keep-alive timeout.
  */
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 
 export interface ConnectionDrainOptions {
-  /** How often idle connections are closed while closing, in ms. Default: 50. */
+  /** How often idle connections are closed once the listener is closing, in ms. Default: 50. */
   readonly intervalMs?: number;
 }
 
+/** Apps whose responses now carry `Connection: close`. */
+const draining = new WeakSet<FastifyInstance>();
+
+/** From now on every response of `app` carries `Connection: close` (call it at SIGTERM). */
+export function startConnectionDrain(app: FastifyInstance): void {
+  draining.add(app);
+}
+
+/** Whether responses of `app` now carry `Connection: close`. */
+export function isDraining(app: FastifyInstance): boolean {
+  return draining.has(app);
+}
+
 const plugin: FastifyPluginAsync<ConnectionDrainOptions> = async (app, options) => {
-  let closing = false;
   let reaper: NodeJS.Timeout | undefined;
 
   app.addHook("preClose", async () => {
-    closing = true;
+    draining.add(app);
     reaper = setInterval(() => app.server.closeIdleConnections(), options.intervalMs ?? 50);
     reaper.unref();
   });
 
   app.addHook("onSend", (_request, reply, payload, done) => {
-    if (closing) reply.header("connection", "close");
+    if (draining.has(app)) reply.header("connection", "close");
     done(null, payload);
   });
 

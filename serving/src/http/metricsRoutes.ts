@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 import { DEFAULT_ACCESS_LOG, type AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
+import { wasShed } from "./loadShedding";
 
 export interface MetricsRoutesOptions {
   readonly metrics: ServerMetrics;
@@ -39,7 +40,10 @@ const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (
       { route, method: request.method, protocol: "http" },
       reply.elapsedTime / 1000,
     );
-    if (accessLog === "none" || (accessLog === "errors" && reply.statusCode < 400)) {
+    if (
+      accessLog === "none" ||
+      (accessLog === "errors" && (reply.statusCode < 400 || wasShed(request.raw)))
+    ) {
       done();
       return;
     }

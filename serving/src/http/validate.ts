@@ -40,21 +40,58 @@ export function checkParameters(
 }
 
 /**
- * Flattens tensor data given flat or nested (row-major) into one array. Nesting deeper than
- * `maxDepth` is refused so a hostile body cannot exhaust the stack.
+ * Flattens tensor data of shape `shape`, given flat or nested row-major, into one array. Data may
+ * nest to any depth k up to the rank; then its first k-1 levels must have exactly the lengths of
+ * the first k-1 dimensions, and every innermost array the product of the rest (k = 1 is flat,
+ * k = rank fully nested). Ragged or mixed nesting whose total happens to match is refused, naming
+ * the first bad index, rather than silently reshaped. The nesting depth is bounded by the rank
+ * before anything recurses, so a hostile body cannot exhaust the stack.
  */
-export function flatten(field: string, data: unknown, maxDepth: number): unknown[] {
+export function flattenTensorData(field: string, data: unknown, shape: readonly number[]): unknown[] {
   if (!Array.isArray(data)) invalid(field, "an array (flat or nested row-major)", data);
-  if (!data.some(Array.isArray)) return data;
-  const out: unknown[] = [];
-  const walk = (value: unknown[], depth: number): void => {
-    if (depth > maxDepth)
-      throw new BadRequestError(`${field} is nested deeper than the tensor's ${maxDepth} dimensions`);
-    for (const v of value) {
-      if (Array.isArray(v)) walk(v, depth + 1);
-      else out.push(v);
+  const rank = Math.max(shape.length, 1);
+  let depth = 1;
+  for (let probe: unknown[] = data; probe.length > 0 && Array.isArray(probe[0]); probe = probe[0]) {
+    if (++depth > rank) {
+      throw new BadRequestError(`${field} is nested deeper than the tensor's ${rank} dimensions`);
+    }
+  }
+  // Elements each nesting level must have: a dimension, and the innermost level the rest's product.
+  const needs = Array.from({ length: depth }, (_, level) =>
+    level < depth - 1 ? shape[level] : shape.slice(level).reduce((a, b) => a * b, 1),
+  );
+  const need = (level: number): number => needs[level];
+  // Paths are built only for an error message: this runs on every element of every request.
+  const path = (parent: string, index: number): string => (index < 0 ? parent : `${parent}[${index}]`);
+  const check = (parent: string, index: number, value: unknown[], level: number): void => {
+    const inner = level < depth - 1;
+    for (let i = 0; i < value.length; i++) {
+      if (Array.isArray(value[i]) !== inner) {
+        const at = path(parent, index);
+        throw new BadRequestError(
+          inner
+            ? `${at}[${i}] must be an array of ${need(level + 1)} elements like ${at}[0] (shape ${describe(shape)}), got ${describe(value[i])}`
+            : `${at}[${i}] is an array where ${at}[0] is not: nested data must follow shape ${describe(shape)} evenly`,
+        );
+      }
+    }
+    if (value.length !== need(level)) {
+      throw new BadRequestError(
+        `${path(parent, index)} has ${value.length} elements but shape ${describe(shape)} needs ${need(level)}`,
+      );
     }
   };
-  walk(data, 1);
+  check(field, -1, data, 0);
+  if (depth === 1) return data;
+  const out: unknown[] = [];
+  const walk = (at: string, value: unknown[], level: number): void => {
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i] as unknown[];
+      check(at, i, child, level + 1);
+      if (level + 1 < depth - 1) walk(path(at, i), child, level + 1);
+      else for (const v of child) out.push(v);
+    }
+  };
+  walk(field, data, 0);
   return out;
 }

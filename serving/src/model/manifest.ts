@@ -84,7 +84,9 @@ export const MANIFEST_FILE = "manifest.json";
 export const MODELS_PREFIX = "models/";
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$/;
+// Build metadata (`+build.5`) is allowed, as semver.org allows it: the version stays one opaque
+// path segment in S3 keys and URIs; only Kubernetes label values cannot carry "+" (see infra).
+const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 export class ManifestError extends Error {

@@ -2,7 +2,14 @@
  * The one place S3 clients are configured, for the registry CLI and the server's S3 model store,
  * so both talk to AWS and to S3-compatible stores (MinIO, the tests' loopback server) alike.
  */
-import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import {
+  S3Client,
+  S3ServiceException,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from "@aws-sdk/client-s3";
+import type { Logger } from "../logger";
+import { s3CallLimitsFromEnv, S3ConfigError, type S3CallLimits } from "./s3Limits";
 
 /** Options of {@link createS3Client}. */
 export interface S3ClientArgs {
@@ -18,6 +25,10 @@ export interface S3ClientArgs {
   readonly endpoint?: string;
   /** Environment to read the defaults from. Default: `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Timeouts and attempts of every call. Default: {@link s3CallLimitsFromEnv} of `env`. */
+  readonly limits?: S3CallLimits;
+  /** Gets a warning for every failed attempt, naming the endpoint, call and key. Default: none. */
+  readonly logger?: Pick<Logger, "warn">;
 }
 
 /** The endpoint override in effect, if any: the argument, then the SDK's standard variables. */
@@ -34,17 +45,75 @@ export function createS3Client(args: S3ClientArgs = {}): S3Client {
   const env = args.env ?? process.env;
   const endpoint = endpointOverride(args);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new Error(`S3 endpoint ${JSON.stringify(endpoint)} is invalid: expected an http(s):// URL`);
+    throw new S3ConfigError(`S3 endpoint ${JSON.stringify(endpoint)} is invalid: expected an http(s):// URL`);
   }
   const region = args.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
-  return new S3Client({
+  const limits = args.limits ?? s3CallLimitsFromEnv(env);
+  const client = new S3Client({
     // The SDK reads AWS_ENDPOINT_URL_S3 itself; passing it explicitly lets us pair it with
     // path-style addressing, which S3-compatible stores on a bare host:port need.
     ...(endpoint !== undefined ? { endpoint, forcePathStyle: true } : {}),
     ...(region !== undefined ? { region } : endpoint !== undefined ? { region: "us-east-1" } : {}),
     // A bucket in another region answers with a redirect instead of an error.
     followRegionRedirects: true,
+    requestHandler: { connectionTimeout: limits.connectTimeoutMs, socketTimeout: limits.socketTimeoutMs },
+    maxAttempts: limits.maxAttempts,
   });
+  if (args.logger) logAttempts(client, args.logger, limits.maxAttempts);
+  return client;
+}
+
+/**
+ * A warning per failed attempt (the retry middleware calls everything after it once per
+ * attempt), so a hanging or failing store shows in the log while the call is still retrying.
+ */
+function logAttempts(client: S3Client, logger: Pick<Logger, "warn">, maxAttempts: number): void {
+  // Attempts of one call share its context object.
+  const attempts = new WeakMap<object, number>();
+  // Typed by hand, not with @smithy/types (a dependency of the SDK, not of this package).
+  type Args = { request: unknown; input: ServiceInputTypes };
+  const middleware =
+    (
+      next: (args: Args) => Promise<{ output: ServiceOutputTypes; response: unknown }>,
+      context: { commandName?: string },
+    ) =>
+    async (args: Args) => {
+      const request = args.request as { protocol?: string; hostname?: string; port?: number; path?: string };
+      const endpoint = `${request.protocol ?? "https:"}//${request.hostname ?? "?"}${request.port ? `:${request.port}` : ""}`;
+      const attempt = (attempts.get(context) ?? 0) + 1;
+      attempts.set(context, attempt);
+      try {
+        return await next(args);
+      } catch (err) {
+        // An answer such as 404 or 412 is the call's result, not a failed attempt: not retried.
+        const status = s3HttpStatus(err);
+        if (status === undefined || status >= 500 || status === 429) {
+          const operation = (context.commandName ?? "request").replace(/Command$/, "");
+          logger.warn(
+            {
+              endpoint,
+              operation,
+              path: request.path,
+              attempt,
+              maxAttempts,
+              err: `${(err as Error).name}: ${(err as Error).message}`,
+            },
+            `S3 ${operation} attempt ${attempt} of ${maxAttempts} to ${endpoint} failed; ` +
+              (attempt < maxAttempts ? "retrying with backoff" : "giving up"),
+          );
+        }
+        throw err;
+      }
+    };
+  client.middlewareStack.addRelativeTo(
+    middleware as unknown as Parameters<typeof client.middlewareStack.add>[0],
+    {
+      relation: "after",
+      toMiddleware: "retryMiddleware",
+      name: "attemptLogger",
+      override: true,
+    },
+  );
 }
 
 /** The S3 error code (`NoSuchKey`, `NoSuchBucket`, `PreconditionFailed`, ...) or undefined. */

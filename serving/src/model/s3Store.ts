@@ -23,6 +23,7 @@ import {
   validateModelVersion,
 } from "./manifest";
 import { createS3Client, s3ErrorCode, s3Url } from "./s3Client";
+import type { S3CallLimits } from "./s3Limits";
 import { ModelNotFoundError, type ModelStore, ModelVerificationError, type VerifiedModel } from "./store";
 
 /** A parsed `s3://bucket/<prefix>/<name>/<version>/` model URI. */
@@ -56,8 +57,10 @@ export function parseS3ModelUri(uri: string): S3ModelUri {
 export interface S3ModelStoreOptions {
   /** S3 client to use. Default: `createS3Client()` (default credential chain, AWS_ENDPOINT_URL_S3). */
   readonly client?: S3Client;
-  /** Where cache hits, downloads and verification failures are logged. Default: silent. */
+  /** Where cache hits, downloads, verification failures and failed S3 attempts are logged. Default: silent. */
   readonly logger?: Logger;
+  /** Timeouts and attempts of the default client's calls. Default: from the environment. */
+  readonly limits?: S3CallLimits;
 }
 
 export class S3ModelStore implements ModelStore {
@@ -77,8 +80,9 @@ export class S3ModelStore implements ModelStore {
   ) {
     this.target = parseS3ModelUri(uri);
     this.location = s3Url(this.target.bucket, this.target.prefix);
-    this.client = opts.client ?? createS3Client();
     this.logger = opts.logger ?? silentLogger;
+    this.client =
+      opts.client ?? createS3Client({ logger: this.logger, ...(opts.limits ? { limits: opts.limits } : {}) });
   }
 
   async load(): Promise<VerifiedModel> {

@@ -76,3 +76,17 @@ function copyInto(target: TensorData, source: TensorData, offset: number): void 
 function slice(data: TensorData, start: number, end: number): TensorData {
   return Array.isArray(data) ? data.slice(start, end) : data.subarray(start, end);
 }
+
+/** Rows `[start, end)` of every tensor along dim 0, sharing the tensors' memory (no copy). */
+export function sliceRows(feeds: TensorMap, start: number, end: number): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = Object.create(null);
+  for (const [name, tensor] of Object.entries(feeds)) {
+    const rowSize = elementCount(tensor.shape.slice(1));
+    out[name] = {
+      datatype: tensor.datatype,
+      shape: [end - start, ...tensor.shape.slice(1)],
+      data: slice(tensor.data, start * rowSize, end * rowSize),
+    };
+  }
+  return out;
+}

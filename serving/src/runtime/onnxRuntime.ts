@@ -8,7 +8,15 @@ import * as ort from "onnxruntime-node";
 import type { TensorDatatype, TensorSpec } from "../model/manifest";
 import { silentLogger, type Logger } from "../logger";
 import { datatypeFromOrt, ORT_TYPE } from "./datatypes";
-import { fallbackChain, type ExecutionProvider } from "./providers";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fallbackChain, missingProviderLibraries, type ExecutionProvider } from "./providers";
+
+/** Where onnxruntime-node keeps its native binding and the provider libraries it loads. */
+function bindingDir(): string {
+  const pkg = dirname(require.resolve("onnxruntime-node/package.json"));
+  return join(pkg, "bin", "napi-v6", process.platform, process.arch);
+}
 import type { HostTensor, InferenceRuntime, TensorData, TensorMap } from "./runtime";
 
 /** Options of {@link createOnnxRuntime}. */
@@ -38,6 +46,8 @@ export async function createOnnxRuntime(
   for (let i = 0; i < chain.length; i++) {
     const providers = chain[i];
     try {
+      const missing = missingProviderLibraries(providers[0], bindingDir(), existsSync);
+      if (missing) throw new Error(missing);
       const session = await ort.InferenceSession.create(modelPath, {
         ...base,
         executionProviders: providers,

@@ -48,3 +48,26 @@ export type Accelerator = "gpu" | "cpu";
 export function providersFor(accelerator: Accelerator): ExecutionProvider[] {
   return accelerator === "gpu" ? ["cuda", "cpu"] : ["cpu"];
 }
+
+/** Shared libraries a provider needs beside onnxruntime-node's binding (the CPU one is built in). */
+export const PROVIDER_LIBRARIES: Readonly<Record<ExecutionProvider, readonly string[]>> = {
+  cpu: [],
+  cuda: ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"],
+  tensorrt: ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_tensorrt.so"],
+};
+
+/**
+ * Why `provider` cannot start here, judged before onnxruntime is asked: its libraries are missing
+ * from `bindingDir` (the npm package ships the CPU provider only; the CUDA image adds the rest).
+ * Undefined when they are all there. Asking onnxruntime anyway would end the same way, with a
+ * native error line on stderr that reads like a crash.
+ */
+export function missingProviderLibraries(
+  provider: ExecutionProvider,
+  bindingDir: string,
+  exists: (path: string) => boolean,
+): string | undefined {
+  const missing = PROVIDER_LIBRARIES[provider].filter((lib) => !exists(`${bindingDir}/${lib}`));
+  if (missing.length === 0) return undefined;
+  return `the ${provider} provider's libraries are not installed (${missing.join(", ")} not in ${bindingDir})`;
+}

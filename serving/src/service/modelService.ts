@@ -219,6 +219,19 @@ export class ModelService {
     return this.batcher.submit(feeds, outputs ?? this.loaded.manifest.outputs.map((o) => o.name));
   }
 
+  /**
+   * The error to refuse an inference with at once because the queue is full (counted as a
+   * refusal), or undefined. Cheap: for protocol layers to call before parsing a request.
+   */
+  shedIfSaturated(): UnavailableError | undefined {
+    return this.batcher?.refuseIfFull();
+  }
+
+  /** Whether the queue is full (a request now would be refused); counts nothing. */
+  get saturated(): boolean {
+    return this.batcher?.full ?? false;
+  }
+
   /** Turns readiness off at once (load balancers stop sending) while inference keeps working. */
   startDraining(): void {
     this.stopping = true;

@@ -69,6 +69,15 @@ export class ServedModels {
     return this.control.model;
   }
 
+  /**
+   * The error to refuse an inference with before reading it, when every served version's queue
+   * is full (whichever variant an experiment would assign, it would be refused); else undefined.
+   */
+  shedIfSaturated(): UnavailableError | undefined {
+    const services = this.services;
+    return services.every((s) => s.saturated) ? services[0].shedIfSaturated() : undefined;
+  }
+
   get queueDepth(): number {
     return this.services.reduce((n, s) => n + s.queueDepth, 0);
   }

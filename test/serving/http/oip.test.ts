@@ -295,6 +295,26 @@ describe("Open Inference Protocol v2", () => {
         "inputs[0].data is nested deeper than the tensor's 2 dimensions",
       ],
       [
+        "ragged rows whose total matches the shape",
+        { inputs: [x({ shape: [2, 2], data: [[0.5], [0.2, 1, 2]] })] },
+        "inputs[0].data[0] has 1 elements but shape [2,2] needs 2",
+      ],
+      [
+        "mixed nesting whose total matches the shape",
+        { inputs: [x({ data: [0.5, [0.3]] })] },
+        "inputs[0].data[1] is an array where inputs[0].data[0] is not: nested data must follow shape [1,2] evenly",
+      ],
+      [
+        "empty rows around a full one",
+        { inputs: [x({ data: [[], [1, 2], []] })] },
+        "inputs[0].data has 3 elements but shape [1,2] needs 1",
+      ],
+      [
+        "a row that is not an array among rows",
+        { inputs: [x({ shape: [2, 2], data: [[1, 2], 3, 4] })] },
+        "inputs[0].data[1] must be an array of 2 elements like inputs[0].data[0] (shape [2,2]), got 3",
+      ],
+      [
         "a bad element",
         { inputs: [x({ data: [1, "NaN"] })] },
         'inputs[0].data[1] must be a finite number within FP32 range (|x| <= 3.4028234663852886e38), got "NaN"',

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rm, writeFile } from "node:fs/promises";
+import { cp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createModelStore } from "../../../serving/src/model/createModelStore";
 import { LocalModelStore } from "../../../serving/src/model/localStore";
@@ -13,6 +13,26 @@ describe("local model store", () => {
   let cleanup: () => Promise<void>;
   beforeEach(async () => ({ dir: root, cleanup } = await tempDir()));
   afterEach(() => cleanup());
+
+  it("refuses a local MODEL_URI whose manifest names another model or version", async () => {
+    const { dir } = await writeModelVersion({
+      root,
+      name: "churn",
+      version: "1.2.3",
+      model: IDENTITY_CLASSIFIER,
+    });
+    const copy = join(root, "fraud", "1.2.3");
+    await cp(dir, copy, { recursive: true });
+    const store = await createModelStore({ uri: copy, root, name: "x", version: "0.0.1", cacheDir: root });
+    await assert.rejects(
+      store.load(),
+      (err: Error) =>
+        err instanceof ModelVerificationError &&
+        err.message === `manifest ${join(copy, "manifest.json")} declares churn@1.2.3, expected fraud@1.2.3`,
+    );
+    const same = await createModelStore({ uri: dir, root, name: "x", version: "0.0.1", cacheDir: root });
+    assert.equal((await same.load()).manifest.name, "churn");
+  });
 
   it("returns the verified model of <root>/<name>/<version>/", async () => {
     const { dir } = await writeModelVersion({

@@ -4,11 +4,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 
 import { parseLabels, parseMetrics, runModelCli, type CliIo } from "../../../serving/cli/model";
 import { sha256Bytes } from "../../../serving/src/model/checksum";
 import { serializeManifest } from "../../../serving/src/model/manifest";
 import { startS3Server, useS3rverCredentials, type S3TestServer } from "../../support/s3Server";
+import { startSilentServer } from "../../support/silentServer";
 
 const REPO = join(__dirname, "..", "..", "..");
 const CHURN = join(REPO, "serving", "models", "churn", "1.0.0", "model.onnx");
@@ -138,8 +140,9 @@ describe("npm run model (registry CLI) against a loopback S3 server", () => {
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3);
     assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+GOLDEN\s+LAST MODIFIED$/);
-    assert.match(lines[1], /^churn\s+1\.0\.0\s+complete\s+-\s+\d{4}-\d\d-\d\dT/);
-    assert.match(lines[2], /^churn\s+1\.1\.0\s+complete\s+-\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[1], /^churn\s+1\.0\.0\s+listed, not verified\s+-\s+\d{4}-\d\d-\d\dT/);
+    assert.match(lines[2], /^churn\s+1\.1\.0\s+listed, not verified\s+-\s+\d{4}-\d\d-\d\dT/);
+    assert.match(run.stderr, /^note: STATUS comes from the object listing only; `list --verify` downloads/);
 
     const json = await cli("list", "--name", "churn", "--json", ...target());
     const parsed = JSON.parse(json.stdout) as {
@@ -198,6 +201,141 @@ describe("npm run model (registry CLI) against a loopback S3 server", () => {
       "error: --bucket was not given and reading the stack output modelBucketName failed: " +
         "the pulumi CLI is not installed or not on PATH; pass --bucket (and --region)\n",
     );
+  });
+
+  it("list --verify checks every version and names what is broken (exit 1)", async () => {
+    const client = s3.client();
+    const put = (key: string, body: string | Buffer) =>
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/${key}`, Body: body }));
+    const model = await readFile(CHURN);
+    const manifest = (version: string, sha256 = sha) =>
+      serializeManifest({
+        name: "bad",
+        version,
+        sha256,
+        framework: "onnx",
+        inputs: [{ name: "input", datatype: "FP32", shape: [-1, 4] }],
+        outputs: [{ name: "label", datatype: "INT64", shape: [-1] }],
+        createdAt: "2026-01-01T00:00:00.000Z",
+      });
+    await put("bad/1.0.0/model.onnx", model);
+    await put("bad/1.0.0/manifest.json", manifest("1.0.0", "0".repeat(64)));
+    await put("bad/2.0.0/model.onnx", Buffer.from("corrupt"));
+    await put("bad/2.0.0/manifest.json", manifest("2.0.0", sha256Bytes(Buffer.from("corrupt"))));
+    await put("bad/3.0.0/model.onnx", model);
+    await put("bad/3.0.0/manifest.json", "{not json");
+    await put("bad/4.0.0/manifest.json", manifest("4.0.0"));
+    await put("bad/5.0.0/model.onnx", model);
+    await put("bad/5.0.0/manifest.json", manifest("5.0.0"));
+
+    const run = await cli("list", "--name", "bad", "--verify", ...target());
+    assert.equal(run.code, 1);
+    const status = Object.fromEntries(
+      run.stdout
+        .trimEnd()
+        .split("\n")
+        .slice(1)
+        .map((line) => [line.split(/\s+/)[1], line.split(/\s{2,}/)[2]]),
+    );
+    assert.match(
+      status["1.0.0"],
+      /^BROKEN: sha256 mismatch: the manifest says 0{64}, s3:\/\/cli-test\/models\/bad\/1\.0\.0\/model\.onnx hashes to [0-9a-f]{64}$/,
+    );
+    assert.match(
+      status["2.0.0"],
+      /^BROKEN: s3:\/\/cli-test\/models\/bad\/2\.0\.0\/model\.onnx is not a model onnxruntime can load/,
+    );
+    assert.match(status["3.0.0"], /^BROKEN: .*not valid JSON|^BROKEN: .*JSON/);
+    assert.equal(status["4.0.0"], "broken (no model.onnx)");
+    assert.equal(status["5.0.0"], "verified");
+  });
+
+  it("show exits 1 when the manifest names another version", async () => {
+    const copy = await s3
+      .client()
+      .send(new GetObjectCommand({ Bucket: BUCKET, Key: "models/churn/1.0.0/manifest.json" }));
+    await s3.client().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "models/churn/9.9.9/manifest.json",
+        Body: await copy.Body!.transformToString(),
+      }),
+    );
+    const run = await cli("show", "churn", "9.9.9", ...target());
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      `error: s3://${BUCKET}/models/churn/9.9.9/manifest.json describes churn 1.0.0, not churn 9.9.9; ` +
+        "the version is broken: publish it again under a new version\n",
+    );
+  });
+
+  it("push and show a version with semver build metadata", async () => {
+    const push = await cli("push", CHURN, "--name", "churn", "--version", "1.2.0+build.5", ...target());
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(
+      push.stdout,
+      /^pushed churn 1\.2\.0\+build\.5 to s3:\/\/cli-test\/models\/churn\/1\.2\.0\+build\.5\//,
+    );
+    const show = await cli("show", "churn", "1.2.0+build.5", ...target());
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(JSON.parse(show.stdout).version, "1.2.0+build.5");
+  });
+
+  it("a malformed --endpoint is a one-line error, not a stack trace", async () => {
+    const run = await cli("list", "--bucket", BUCKET, "--endpoint", "localhost:9000");
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, 'error: S3 endpoint "localhost:9000" is invalid: expected an http(s):// URL\n');
+  });
+
+  it("an endpoint that accepts and never answers: a warning per attempt, then exit 1 with a clear message", async () => {
+    const silent = await startSilentServer();
+    try {
+      let stderr = "";
+      const started = Date.now();
+      const code = await runModelCli(
+        [
+          "push",
+          CHURN,
+          "--name",
+          "churn",
+          "--version",
+          "3.0.0",
+          "--bucket",
+          BUCKET,
+          "--endpoint",
+          silent.endpoint,
+        ],
+        {
+          stdout: () => undefined,
+          stderr: (t) => void (stderr += t),
+          env: { PATH: work, AWS_REGION: "us-east-1", S3_SOCKET_TIMEOUT_MS: "300", AWS_MAX_ATTEMPTS: "2" },
+        },
+      );
+      assert.equal(code, 1);
+      assert.ok(Date.now() - started < 10_000);
+      const lines = stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 3, stderr);
+      assert.match(
+        lines[0],
+        new RegExp(
+          `^warning: S3 HeadObject attempt 1 of 2 to ${silent.endpoint} failed; retrying with backoff: TimeoutError: `,
+        ),
+      );
+      assert.match(
+        lines[1],
+        new RegExp(
+          `^warning: S3 HeadObject attempt 2 of 2 to ${silent.endpoint} failed; giving up: TimeoutError: `,
+        ),
+      );
+      assert.match(
+        lines[2],
+        new RegExp(`^error: cannot reach S3 at ${silent.endpoint}: .*timed out.*; nothing was changed`),
+      );
+      assert.equal(silent.accepted(), 2);
+    } finally {
+      await silent.stop();
+    }
   });
 
   it("runs as `npm run model` in a child process, with the endpoint from AWS_ENDPOINT_URL_S3", async () => {

@@ -157,8 +157,8 @@ describe("model registry: the golden set beside model.onnx (loopback S3)", () =>
     assert.deepEqual(JSON.parse(stdout).golden, { file: "golden.jsonl", sha256: sha, cases: 3 });
     stdout = "";
     assert.equal(await runModelCli(["list", "--name", "churn", ...target], io), 0, stderr);
-    assert.match(stdout, /^churn\s+4\.0\.0\s+complete\s+yes\s+\d{4}-/m);
-    assert.match(stdout, /^churn\s+2\.1\.0\s+complete\s+-\s+\d{4}-/m);
+    assert.match(stdout, /^churn\s+4\.0\.0\s+listed, not verified\s+yes\s+\d{4}-/m);
+    assert.match(stdout, /^churn\s+2\.1\.0\s+listed, not verified\s+-\s+\d{4}-/m);
   });
 });
 

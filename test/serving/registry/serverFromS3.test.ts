@@ -121,7 +121,7 @@ describe("server started with MODEL_URI=s3://... against a loopback S3 server", 
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
       DRAIN_DELAY_SECONDS: "0",
-      SHUTDOWN_TIMEOUT_SECONDS: "10",
+      SHUTDOWN_TIMEOUT_SECONDS: "15",
     };
     const server = new ServerProcess(env);
     servers.push(server);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createOnnxRuntime } from "../../../serving/src/runtime/onnxRuntime";
+import { missingProviderLibraries } from "../../../serving/src/runtime/providers";
 import type { HostTensor } from "../../../serving/src/runtime/runtime";
 import { datatypeModel, fixedShapeModel, softmaxClassifier } from "../../../serving/tools/models";
 import { assertClose, memoryLogger, tempDir } from "../helpers";
@@ -110,7 +111,30 @@ describe("onnxruntime runtime", () => {
     const warning = logger.lines.find((l) => l.level === "warn");
     assert.ok(warning, "expected a fallback warning");
     assert.equal(warning.msg, 'execution provider "cuda" is unavailable; falling back to "cpu"');
+    // Judged from the missing libraries, before onnxruntime is asked (which would print a native
+    // error line that reads like a crash).
+    assert.match(
+      String((warning.obj as { err?: unknown }).err),
+      /^the cuda provider's libraries are not installed \(libonnxruntime_providers_shared\.so, libonnxruntime_providers_cuda\.so not in .*onnxruntime-node\/bin\/napi-v6\/linux\/x64\)$/,
+    );
     await runtime.dispose();
+  });
+
+  it("names the provider libraries that are missing, and nothing when all are there", () => {
+    const have = (present: string[]) => (p: string) => present.includes(p);
+    assert.equal(missingProviderLibraries("cpu", "/b", have([])), undefined);
+    assert.equal(
+      missingProviderLibraries("cuda", "/b", have(["/b/libonnxruntime_providers_shared.so"])),
+      "the cuda provider's libraries are not installed (libonnxruntime_providers_cuda.so not in /b)",
+    );
+    assert.equal(
+      missingProviderLibraries(
+        "tensorrt",
+        "/b",
+        have(["/b/libonnxruntime_providers_shared.so", "/b/libonnxruntime_providers_tensorrt.so"]),
+      ),
+      undefined,
+    );
   });
 
   it("does not fall back to CPU when the list does not allow it", async () => {

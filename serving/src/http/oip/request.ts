@@ -9,7 +9,7 @@ import type { ModelManifest, TensorSpec } from "../../model/manifest";
 import { decodeElements } from "../../runtime/datatypes";
 import { decodeRaw } from "../../runtime/rawTensors";
 import type { HostTensor } from "../../runtime/runtime";
-import { checkParameters, describe, flatten, invalid, isObject } from "../validate";
+import { checkParameters, describe, flattenTensorData, invalid, isObject } from "../validate";
 
 /** A validated inference request, ready for the batcher. */
 export interface InferRequest {
@@ -159,12 +159,7 @@ function parseInput(
   }
   const dataField = `${at}.${sources.dataField?.(index) ?? "data"}`;
   if (raw.data === undefined) invalid(dataField, `an array of ${count} elements`, raw.data);
-  const values = flatten(dataField, raw.data, Math.max(dims.length, 1));
-  if (values.length !== count) {
-    throw new BadRequestError(
-      `${dataField} has ${values.length} elements but shape ${describe(dims)} needs ${count}`,
-    );
-  }
+  const values = flattenTensorData(dataField, raw.data, dims);
   const decoded = decodeElements(spec.datatype, values, (i) => `${dataField}[${i}]`);
   if ("error" in decoded) throw new BadRequestError(decoded.error);
   return { datatype: spec.datatype, shape: dims, data: decoded.data };

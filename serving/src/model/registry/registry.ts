@@ -5,8 +5,12 @@
  * Push order matters: `model.onnx` first, `manifest.json` last. The manifest's presence marks a
  * complete version; a reader that finds a manifest finds the model it describes.
  */
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -21,6 +25,7 @@ import { GOLDEN_FILE, GoldenSetError, parseGoldenSet } from "../golden";
 import { inspectModel } from "../inspect";
 import {
   MANIFEST_FILE,
+  ManifestError,
   MODEL_FILE,
   MODELS_PREFIX,
   type ModelManifest,
@@ -83,11 +88,22 @@ export interface PushResult {
   readonly resumed: boolean;
 }
 
+/** Outcome of {@link ModelRegistry.verify}. */
+export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly problem: string };
+
 /** One version found in the bucket. */
 export interface VersionEntry {
   readonly version: string;
-  /** False when `model.onnx` is present without `manifest.json` (an interrupted push). */
+  /**
+   * Both `manifest.json` and `model.onnx` are listed. Only their presence: their contents are
+   * checked by {@link ModelRegistry.verify}. False for an interrupted push (no manifest) or a
+   * version missing its model.
+   */
   readonly complete: boolean;
+  /** Whether `manifest.json` is listed. */
+  readonly hasManifest: boolean;
+  /** Whether `model.onnx` is listed. */
+  readonly hasModel: boolean;
   /** Last-modified time of the manifest (of the model file for an incomplete version). */
   readonly lastModified?: Date;
   /** True when a golden set is stored beside the model. */
@@ -219,7 +235,9 @@ export class ModelRegistry {
         .sort(([a], [b]) => compareVersions(a, b))
         .map(([version, files]) => ({
           version,
-          complete: files.manifest !== undefined,
+          complete: files.manifest !== undefined && files.model !== undefined,
+          hasManifest: files.manifest !== undefined,
+          hasModel: files.model !== undefined,
           lastModified: files.manifest ?? files.model,
           golden: files.golden !== undefined,
         })),
@@ -241,7 +259,61 @@ export class ModelRegistry {
       }
       throw this.translate(err, key);
     }
-    return parseManifest(text);
+    const manifest = parseManifest(text);
+    // A manifest copied under the wrong path must not pass for another version.
+    if (manifest.name !== name || manifest.version !== version) {
+      throw new RegistryError(
+        `${s3Url(this.bucket, key)} describes ${manifest.name} ${manifest.version}, not ${name} ${version}; ` +
+          `the version is broken: publish it again under a new version`,
+      );
+    }
+    return manifest;
+  }
+
+  /**
+   * Checks one listed version end to end, as the server would before serving it: the manifest
+   * parses and names this version, `model.onnx` hashes to its sha256, and onnxruntime loads it.
+   * Downloads the model to a temporary file (removed after).
+   */
+  async verify(name: string, version: string): Promise<VerifyResult> {
+    let manifest: ModelManifest;
+    try {
+      manifest = await this.show(name, version);
+    } catch (err) {
+      if (err instanceof RegistryError || err instanceof ModelNotFoundError || err instanceof ManifestError) {
+        return { ok: false, problem: err.message };
+      }
+      throw err;
+    }
+    const key = versionPrefix(name, version) + MODEL_FILE;
+    const dir = await mkdtemp(join(tmpdir(), "model-verify-"));
+    try {
+      const file = join(dir, MODEL_FILE);
+      try {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        await pipeline(out.Body as Readable, createWriteStream(file));
+      } catch (err) {
+        if (s3ErrorCode(err) === "NoSuchKey") {
+          return { ok: false, problem: `${s3Url(this.bucket, key)} does not exist` };
+        }
+        throw this.translate(err, key);
+      }
+      const actual = await sha256File(file);
+      if (actual !== manifest.sha256) {
+        return {
+          ok: false,
+          problem: `sha256 mismatch: the manifest says ${manifest.sha256}, ${s3Url(this.bucket, key)} hashes to ${actual}`,
+        };
+      }
+      try {
+        await inspectModel(file);
+      } catch (err) {
+        return { ok: false, problem: (err as Error).message.replaceAll(file, s3Url(this.bucket, key)) };
+      }
+      return { ok: true };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Uploads the golden set before the manifest; an interrupted push's identical copy is kept. */

@@ -1,9 +1,17 @@
 /**
  * Semantic-version ordering (semver.org section 11) for listing versions: numeric
  * major.minor.patch, a pre-release sorts before its release, pre-release identifiers compare
- * numerically when both are numbers and as strings otherwise.
+ * numerically when both are numbers and as strings otherwise. Build metadata (`+...`) has no
+ * precedence; versions differing only in it are ordered by it as text, so a listing is stable.
  */
 export function compareVersions(a: string, b: string): number {
+  const precedence = comparePrecedence(a.split("+")[0], b.split("+")[0]);
+  if (precedence !== 0) return precedence;
+  const [buildA = "", buildB = ""] = [a.split("+")[1], b.split("+")[1]];
+  return buildA < buildB ? -1 : buildA > buildB ? 1 : 0;
+}
+
+function comparePrecedence(a: string, b: string): number {
   const [coreA, preA] = splitVersion(a);
   const [coreB, preB] = splitVersion(b);
   for (let i = 0; i < 3; i++) {
