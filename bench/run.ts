@@ -7,7 +7,9 @@
  *   session.run, batch 1);
  * - mlp.ts: a compute-heavy MLP generated here, served with dynamic batching on and off (and
  *   session.run on the main thread or a worker thread), against in-process batch-64 session.run;
- * - startup.ts: start-to-ready of the real server process with the bundled model, broken down.
+ * - startup.ts: start-to-ready of the real server process with the bundled model, broken down;
+ * - grpc.ts: the churn model through the Open Inference Protocol, REST JSON beside gRPC ModelInfer,
+ *   on one server at c=64.
  *
  * Servers run as child processes (`node dist/serving/src/main.js`, as in the image, compiled
  * first); autocannon runs in this process. Nothing is pinned: the server under test and the load
@@ -17,7 +19,7 @@
  * - churnWrk.ts: the churn server's CPU per request against the floor's under wrk (when installed);
  * - overload.ts: goodput, refusal cost, admitted p99 and probe latency at 1x, 3x, 10x the queue.
  *
- *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,wrk,overload,mlp,startup
+ *   npm run bench [-- --duration 5 --warmup 1 --starts 3 --only churn,wrk,overload,mlp,startup,grpc
  *                     --server-env KEY=VALUE ... --max-others 0.25 --json results.json
  *                     --server-cpus 1]   (servers under `taskset -c 1`; run the bench under `taskset -c 0`)
  */
@@ -28,6 +30,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { churnSection } from "./churn";
+import { grpcSection } from "./grpc";
 import { churnWrkSection } from "./churnWrk";
 import { overloadSection } from "./overload";
 import { BenchContext, type BenchOptions, type Verdict } from "./context";
@@ -36,7 +39,7 @@ import { int, table, verdict } from "./report";
 import { compileServer, pinServers } from "./serverProcess";
 import { startupSection } from "./startup";
 
-const SECTIONS = ["churn", "wrk", "overload", "mlp", "startup"] as const;
+const SECTIONS = ["churn", "wrk", "overload", "mlp", "startup", "grpc"] as const;
 
 function parseOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -166,10 +169,12 @@ async function main(): Promise<void> {
       verdicts.push(...startup.verdicts);
       out.startup = startup.results;
     }
+    if (options.only.has("grpc")) out.grpc = await grpcSection(ctx);
     const rows = [
       ...((out.churn as { floor: LoadLike[]; served: LoadLike[] } | undefined)?.floor ?? []),
       ...((out.churn as { served: LoadLike[] } | undefined)?.served ?? []),
       ...((out.mlp as { rows: LoadLike[]; floor: LoadLike } | undefined)?.rows ?? []),
+      ...(out.grpc ? [(out.grpc as { rest: LoadLike }).rest, (out.grpc as { grpc: LoadLike }).grpc] : []),
     ];
     const failures = rows.reduce((n, r) => n + r.errors + r.non2xx, 0);
     verdicts.push({

@@ -101,6 +101,7 @@ export async function startModelServer(args: ModelServerArgs): Promise<ModelServ
       PATH: process.env.PATH ?? "",
       HOST: "127.0.0.1",
       PORT: String(port),
+      GRPC_PORT: "off",
       DRAIN_DELAY_SECONDS: "0",
       ...args.env,
     },
@@ -170,12 +171,12 @@ export interface FloorServer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/httpFloor.ts as its own process. */
-export async function startFloorServer(): Promise<FloorServer> {
+/** Starts a floor server (bench/httpFloor.ts, or bench/grpcFloor.ts) as its own process. */
+export async function startFloorServer(script = "httpFloor.ts"): Promise<FloorServer> {
   const [command, commandArgs] = nodeCommand([
     "--require",
     require.resolve("tsx/cjs"),
-    join(REPO, "bench", "httpFloor.ts"),
+    join(REPO, "bench", script),
   ]);
   const child = spawn(command, commandArgs, {
     cwd: REPO,
@@ -187,7 +188,7 @@ export async function startFloorServer(): Promise<FloorServer> {
     createInterface({ input: child.stdout! }).once("line", (line) => {
       resolveUrl((JSON.parse(line) as { url: string }).url);
     });
-    child.once("exit", (code) => reject(new Error(`HTTP floor server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`floor server ${script} exited with ${code}`)));
   });
   return { url, pid: child.pid!, stop: () => stopChild(child, exited) };
 }

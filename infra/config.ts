@@ -462,7 +462,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     key: "certificateArn",
     kind: "string",
     default: "",
-    description: 'ACM certificate ARN (same region) for an HTTPS listener; "" = HTTP only.',
+    description:
+      'ACM certificate ARN (same region) for an HTTPS listener, which also turns on gRPC (the ALB routes gRPC on HTTPS only); "" = HTTP only, no gRPC.',
   },
   {
     key: "allowedIngressCidrs",

@@ -19,6 +19,7 @@ export const albDnsName = outputs.albDnsName;
 export const url = outputs.url;
 export const previewUrl = outputs.previewUrl;
 export const previewHeader = outputs.previewHeader;
+export const grpcEndpoint = outputs.grpcEndpoint;
 export const previewTokenHeader = outputs.previewTokenHeader;
 export const previewToken = outputs.previewToken;
 export const activeColor = outputs.activeColor;

@@ -68,6 +68,11 @@ export interface StackOutputs extends TrafficPlan {
   readonly previewUrl: pulumi.Output<string>;
   /** `X-Serving-Color: preview`: the header that selects the preview route. */
   readonly previewHeader: string;
+  /**
+   * `<albDnsName>:443`: Open Inference Protocol gRPC over TLS, weighted like `url` (the same
+   * preview header reaches the standby); "" without a certificate (the ALB routes gRPC on HTTPS only).
+   */
+  readonly grpcEndpoint: pulumi.Output<string>;
   /** Console address of the CloudWatch dashboard (per-color requests, 5xx, p99, healthy hosts). */
   readonly dashboardUrl: string;
   /** Names, ARNs and URNs `npm run rollout` acts on (see infra/rollout/aws/targets.ts). */
@@ -284,7 +289,11 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     oidcProviderArn: cluster.oidcProviderArn,
     oidcIssuer: cluster.oidcIssuer,
     chartVersion: cfg.lbControllerChartVersion,
-    targetGroupArns: pulumi.all([lb.targetGroups.blue.arn, lb.targetGroups.green.arn]),
+    targetGroupArns: pulumi.all([
+      lb.targetGroups.blue.arn,
+      lb.targetGroups.green.arn,
+      ...(lb.grpcTargetGroups ? [lb.grpcTargetGroups.blue.arn, lb.grpcTargetGroups.green.arn] : []),
+    ]),
     dependsOn: cluster.workloadDependencies,
     tags,
   });
@@ -345,12 +354,21 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
           ...servingNodeDependencies,
           ...servingIdentity.permissions,
           ...modelObjectsFor(c.modelVersion),
+          ...(lb.grpcColorRoutes ? [lb.grpcColorRoutes[color]] : []),
           ...(c.experiment ? modelObjectsFor(c.experiment.treatmentVersion) : []),
         ],
+        // gRPC (with a certificate only): the color's gRPC target group, bound like the HTTP one.
+        ...(lb.grpcTargetGroups ? { grpcTargetGroupArn: lb.grpcTargetGroups[color].arn } : {}),
       },
       { provider: cluster.provider },
     );
   }
+  const grpcRouted = (color: Color) => {
+    const group = lb.grpcTargetGroups?.[color];
+    const binding = colors[color].grpcTargetGroupBinding;
+    if (!group || !binding) throw new Error(`gRPC routing for ${color} needs its target group and binding`);
+    return { targetGroupArn: group.arn, binding };
+  };
   const router = new TrafficRouter("serving-traffic", {
     listenerArn: lb.servingListener.arn,
     routeGuard: previewAccess.guard,
@@ -370,6 +388,8 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
       },
     },
     tags,
+    // gRPC routing follows the HTTP routing: same weights, same standby (grpcRouting.ts).
+    ...(lb.grpcTargetGroups ? { grpcColors: { blue: grpcRouted("blue"), green: grpcRouted("green") } } : {}),
   });
 
   // ---- Monitoring: per-color alarms and the dashboard; what the rollout acts on -----------------
@@ -401,6 +421,16 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     weightedRule: targeted(router.weightedRule, router.weightedRule.arn),
     previewRule: targeted(router.previewRule, router.previewRule.arn),
     colors: { blue: colorTargets("blue"), green: colorTargets("green") },
+    // With gRPC, the rollout moves and verifies its rules together with the HTTP ones.
+    ...(router.grpcWeightedRule && router.grpcPreviewRule && lb.grpcTargetGroups
+      ? {
+          grpc: {
+            weightedRule: targeted(router.grpcWeightedRule, router.grpcWeightedRule.arn),
+            previewRule: targeted(router.grpcPreviewRule, router.grpcPreviewRule.arn),
+            targetGroupArns: { blue: lb.grpcTargetGroups.blue.arn, green: lb.grpcTargetGroups.green.arn },
+          },
+        }
+      : {}),
   });
 
   return {
@@ -416,6 +446,7 @@ export function createStack(cfg: StackConfig, opts: CreateStackOptions = {}): St
     url: lb.url,
     previewUrl: lb.url,
     previewHeader: `${COLOR_HEADER}: ${PREVIEW_HEADER_VALUE}`,
+    grpcEndpoint: lb.grpcEndpoint,
     previewTokenHeader: PREVIEW_TOKEN_HEADER,
     previewToken: previewAccess.token,
     dashboardUrl: monitoring.dashboardUrl,

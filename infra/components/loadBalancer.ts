@@ -2,6 +2,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, type Color } from "../traffic";
 import { accessLogPrefixProblem, type AccessLogDestination } from "./accessLogBucket";
+import {
+  DEFAULT_GRPC_PORT,
+  GRPC_HEALTH_CHECK_PATH,
+  GRPC_HEALTHY_CODES,
+  GRPC_MAX_GUARD_CIDRS,
+  GRPC_RULE_PRIORITY,
+  grpcHeaderConditions,
+  grpcServed,
+} from "./grpcRouting";
 import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
 /** Request header that routes to one color directly, bypassing the weights. */
@@ -57,6 +66,12 @@ export interface LoadBalancerArgs {
   /** Tags for every AWS resource here. Default: none. */
   readonly tags?: Readonly<Record<string, string>>;
   /**
+   * Port the serving pods serve gRPC on. With a certificate, a gRPC target group per color
+   * (protocol version GRPC) forwards to it and health-checks grpc.health.v1 on it; without one
+   * gRPC is off (the ALB routes gRPC only on HTTPS). Default: 8081.
+   */
+  readonly grpcPort?: number;
+  /**
    * What the color-pin header rules require besides `X-Serving-Color: <color>` (the preview
    * token, source CIDRs); see PreviewAccess. Default: none (open to any client; tests only).
    */
@@ -104,6 +119,19 @@ export function loadBalancerArgProblems(args: LoadBalancerArgs): string[] {
   if (!Number.isInteger(idle) || idle < 1 || idle > 4000) {
     problems.push(`idleTimeoutSeconds must be an integer from 1 to 4000, got ${JSON.stringify(idle)}`);
   }
+  const grpcPort = args.grpcPort ?? DEFAULT_GRPC_PORT;
+  if (!Number.isInteger(grpcPort) || grpcPort < 1 || grpcPort > 65535 || grpcPort === port) {
+    problems.push(
+      `grpcPort must be an integer from 1 to 65535 other than servingPort (${port}), got ${JSON.stringify(grpcPort)}`,
+    );
+  }
+  const guardCidrs = args.routeGuard?.sourceCidrs.length ?? 0;
+  if (grpcServed(args.certificateArn) && guardCidrs > GRPC_MAX_GUARD_CIDRS) {
+    problems.push(
+      `with a certificate (gRPC on), the header routes allow at most ${GRPC_MAX_GUARD_CIDRS} source CIDRs ` +
+        `(an ALB rule holds 5 condition values and gRPC's use one for the content type), got ${guardCidrs}`,
+    );
+  }
   const logPrefixProblem = args.accessLogs ? accessLogPrefixProblem(args.accessLogs.prefix) : undefined;
   if (logPrefixProblem !== undefined) problems.push(`accessLogs.${logPrefixProblem}`);
   return problems;
@@ -135,6 +163,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly dnsName: pulumi.Output<string>;
   /** `http(s)://<dnsName>`. */
   public readonly url: pulumi.Output<string>;
+  /** With a certificate: one gRPC target group per color (protocol version GRPC, grpc.health.v1 check). */
+  public readonly grpcTargetGroups?: Readonly<Record<Color, aws.lb.TargetGroup>>;
+  /** With a certificate: `X-Serving-Color: <color>` on a gRPC call -> that color's gRPC target group. */
+  public readonly grpcColorRoutes?: Readonly<Record<Color, aws.lb.ListenerRule>>;
+  /** `<dnsName>:443` for gRPC clients (TLS), or "" when gRPC is off (no certificate). */
+  public readonly grpcEndpoint: pulumi.Output<string>;
 
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("onnx-eks-serving:traffic:LoadBalancer", name, {}, opts);
@@ -332,6 +366,90 @@ export class LoadBalancer extends pulumi.ComponentResource {
       Object.fromEntries(COLORS.map((c) => [c, colorRoute(c)])) as Record<Color, aws.lb.ListenerRule>,
     );
 
+    // ---- gRPC (HTTPS listener only): target groups, the pods' gRPC port, per-color pin rules ----
+    if (grpcServed(args.certificateArn)) {
+      const grpcPort = args.grpcPort ?? DEFAULT_GRPC_PORT;
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-alb-out-pods-grpc`,
+        {
+          securityGroupId: this.securityGroup.id,
+          description: "serving pods, gRPC (calls and health checks)",
+          ipProtocol: "tcp",
+          fromPort: grpcPort,
+          toPort: grpcPort,
+          referencedSecurityGroupId: args.clusterSecurityGroupId,
+          tags,
+        },
+        parent,
+      );
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-pods-from-alb-grpc`,
+        {
+          securityGroupId: args.clusterSecurityGroupId,
+          description: "gRPC port from the serving ALB",
+          ipProtocol: "tcp",
+          fromPort: grpcPort,
+          toPort: grpcPort,
+          referencedSecurityGroupId: this.securityGroup.id,
+          tags,
+        },
+        parent,
+      );
+      const grpcTargetGroup = (color: Color): aws.lb.TargetGroup =>
+        new aws.lb.TargetGroup(
+          `${name}-${color}-grpc`,
+          {
+            vpcId: args.vpcId,
+            targetType: "ip",
+            // HTTP: plaintext HTTP/2 inside the VPC, as the HTTP group; TLS ends at the listener.
+            protocol: "HTTP",
+            protocolVersion: "GRPC",
+            ipAddressType: "ipv4",
+            port: grpcPort,
+            deregistrationDelay: args.deregistrationDelaySeconds ?? 30,
+            loadBalancingAlgorithmType: "least_outstanding_requests",
+            healthCheck: {
+              enabled: true,
+              protocol: "HTTP",
+              port: "traffic-port",
+              path: GRPC_HEALTH_CHECK_PATH,
+              matcher: GRPC_HEALTHY_CODES,
+              interval: 10,
+              timeout: 5,
+              healthyThreshold: 2,
+              unhealthyThreshold: 2,
+            },
+            tags: {
+              ...tags,
+              "serving.onnx-eks-serving/color": color,
+              "serving.onnx-eks-serving/protocol": "grpc",
+            },
+          },
+          parent,
+        );
+      const grpcGroups = { blue: grpcTargetGroup("blue"), green: grpcTargetGroup("green") };
+      this.grpcTargetGroups = Object.freeze(grpcGroups);
+      // As the HTTP pin rules: they keep each gRPC group in use from the start (readiness gates).
+      const grpcColorRoute = (color: Color): aws.lb.ListenerRule =>
+        new aws.lb.ListenerRule(
+          `${name}-route-${color}-grpc`,
+          {
+            listenerArn: this.servingListener.arn,
+            priority: GRPC_RULE_PRIORITY[color],
+            conditions: grpcHeaderConditions(COLOR_HEADER, color, args.routeGuard),
+            actions: [{ type: "forward", targetGroupArn: grpcGroups[color].arn }],
+            tags,
+          },
+          parent,
+        );
+      this.grpcColorRoutes = Object.freeze(
+        Object.fromEntries(COLORS.map((c) => [c, grpcColorRoute(c)])) as Record<Color, aws.lb.ListenerRule>,
+      );
+    }
+    this.grpcEndpoint = this.grpcTargetGroups
+      ? pulumi.interpolate`${this.loadBalancer.dnsName}:443`
+      : pulumi.output("");
+
     this.dnsName = this.loadBalancer.dnsName;
     this.url = pulumi.interpolate`${https ? "https" : "http"}://${this.loadBalancer.dnsName}`;
     this.registerOutputs({
@@ -339,6 +457,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       url: this.url,
       securityGroupId: this.securityGroup.id,
       targetGroupArns: { blue: this.targetGroups.blue.arn, green: this.targetGroups.green.arn },
+      grpcEndpoint: this.grpcEndpoint,
     });
   }
 }

@@ -15,6 +15,7 @@ import {
   type ExperimentSpec,
 } from "../../serving/src/experiment/settings";
 import { versionPrefix } from "../../serving/src/model/manifest";
+import { DEFAULT_GRPC_PORT } from "./grpcRouting";
 import { providersFor } from "../../serving/src/runtime/providers";
 import {
   cpuCores,
@@ -131,6 +132,14 @@ export interface ServingColorArgs {
    * version, the seeded model objects. Default: none.
    */
   readonly rolloutDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * The color's gRPC target group (see grpcRouting.ts). Given, the server serves gRPC on
+   * `grpcPort` (GRPC_PORT), the Service exposes it and a second TargetGroupBinding registers it;
+   * absent, GRPC_PORT is "off". Default: none.
+   */
+  readonly grpcTargetGroupArn?: pulumi.Input<string>;
+  /** Port the server serves gRPC on when grpcTargetGroupArn is set. Default: 8081. */
+  readonly grpcPort?: number;
 }
 
 /** The server's batching, access-log and thread settings of a color, defaults applied. */
@@ -222,6 +231,8 @@ export class ServingColor extends pulumi.ComponentResource {
   public readonly service: k8s.core.v1.Service;
   /** elbv2.k8s.aws/v1beta1 TargetGroupBinding: Service -> this color's target group. */
   public readonly targetGroupBinding: k8s.apiextensions.CustomResource;
+  /** With grpcTargetGroupArn: the Service's gRPC port -> this color's gRPC target group. */
+  public readonly grpcTargetGroupBinding?: k8s.apiextensions.CustomResource;
   public readonly podDisruptionBudget: k8s.policy.v1.PodDisruptionBudget;
   /** Absent when replicas is 0 (an HPA cannot scale from or to zero by default). */
   public readonly horizontalPodAutoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
@@ -267,6 +278,8 @@ export class ServingColor extends pulumi.ComponentResource {
       : labels;
     const meta = { namespace: args.namespace, labels };
     const parent = { parent: this };
+    // gRPC only when the load balancer routes it (a certificate); else the server keeps it off.
+    const grpcPort = args.grpcTargetGroupArn !== undefined ? (args.grpcPort ?? DEFAULT_GRPC_PORT) : undefined;
 
     this.service = new k8s.core.v1.Service(
       `${name}-svc`,
@@ -275,7 +288,12 @@ export class ServingColor extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector: { ...this.selectorLabels },
-          ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }],
+          ports: [
+            { name: "http", port, targetPort: "http", protocol: "TCP" },
+            ...(grpcPort !== undefined
+              ? [{ name: "grpc", port: grpcPort, targetPort: "grpc", protocol: "TCP", appProtocol: "grpc" }]
+              : []),
+          ],
         },
       },
       parent,
@@ -306,6 +324,23 @@ export class ServingColor extends pulumi.ComponentResource {
       },
     );
 
+    if (grpcPort !== undefined) {
+      this.grpcTargetGroupBinding = new k8s.apiextensions.CustomResource(
+        `${name}-tgb-grpc`,
+        {
+          apiVersion: "elbv2.k8s.aws/v1beta1",
+          kind: "TargetGroupBinding",
+          metadata: { ...meta, name: `${objectName}-grpc` },
+          spec: {
+            serviceRef: { name: this.service.metadata.name, port: grpcPort },
+            targetGroupARN: args.grpcTargetGroupArn,
+            targetType: "ip",
+          },
+        },
+        { parent: this, dependsOn: args.bindingDependsOn ?? [] },
+      );
+    }
+
     if (modelVersion) {
       const prefix = versionPrefix(args.modelName, modelVersion);
       this.modelUri = pulumi.interpolate`s3://${args.modelBucketName}/${prefix}`;
@@ -313,6 +348,7 @@ export class ServingColor extends pulumi.ComponentResource {
     const tuning = serverTuning(args);
     const env: k8s.types.input.core.v1.EnvVar[] = [
       { name: "PORT", value: String(port) },
+      { name: "GRPC_PORT", value: grpcPort !== undefined ? String(grpcPort) : "off" },
       { name: "HOST", value: "0.0.0.0" },
       { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
       { name: "ACCESS_LOG", value: tuning.accessLog },
@@ -419,7 +455,12 @@ export class ServingColor extends pulumi.ComponentResource {
                   name: "server",
                   image: args.image,
                   imagePullPolicy: "IfNotPresent",
-                  ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                  ports: [
+                    { name: "http", containerPort: port, protocol: "TCP" },
+                    ...(grpcPort !== undefined
+                      ? [{ name: "grpc", containerPort: grpcPort, protocol: "TCP" }]
+                      : []),
+                  ],
                   env,
                   resources: {
                     requests: { cpu, memory, ...(gpu ? { [GPU_RESOURCE]: "1" } : {}) },
@@ -457,6 +498,8 @@ export class ServingColor extends pulumi.ComponentResource {
         parent: this,
         dependsOn: [
           this.targetGroupBinding,
+          // Both bindings first: the webhook injects a readiness gate per binding selecting the pod.
+          ...(this.grpcTargetGroupBinding ? [this.grpcTargetGroupBinding] : []),
           ...(args.bindingDependsOn ?? []),
           ...(args.rolloutDependsOn ?? []),
         ],

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, standbyColor, weights as weightsOf, type Color, type Weights } from "../traffic";
+import { grpcCondition, grpcHeaderConditions, GRPC_RULE_PRIORITY } from "./grpcRouting";
 import { COLOR_HEADER, PREVIEW_HEADER_VALUE, RULE_PRIORITY } from "./loadBalancer";
 import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
@@ -27,6 +28,11 @@ export interface TrafficRouterArgs {
   readonly tags?: Readonly<Record<string, string>>;
   /** What the preview rule requires besides its header (token, source CIDRs). Default: none. */
   readonly routeGuard?: RouteGuard;
+  /**
+   * Each color's gRPC target group and its binding (see grpcRouting.ts); given, gRPC gets a
+   * weighted and a preview rule with the same weights and standby. Default: none (gRPC off).
+   */
+  readonly grpcColors?: Readonly<Record<Color, Omit<RoutedColor, "deployment">>>;
   /**
    * Seconds of target-group stickiness on the weighted forward while both colors take traffic
    * (a rollout step), so one client keeps one model version; 0 = off (0-604800). Default 0.
@@ -71,6 +77,10 @@ export class TrafficRouter extends pulumi.ComponentResource {
   public readonly weightedRule: aws.lb.ListenerRule;
   /** `X-Serving-Color: preview` -> the standby color's target group only. */
   public readonly previewRule: aws.lb.ListenerRule;
+  /** With grpcColors: gRPC calls -> weighted forward over the gRPC groups, the same weights. */
+  public readonly grpcWeightedRule?: aws.lb.ListenerRule;
+  /** With grpcColors: `X-Serving-Color: preview` on a gRPC call -> the standby's gRPC group. */
+  public readonly grpcPreviewRule?: aws.lb.ListenerRule;
   public readonly weights: Weights;
   public readonly standbyColor: Color;
 
@@ -122,6 +132,42 @@ export class TrafficRouter extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: readyFirst([this.standbyColor]) },
     );
+
+    // ---- gRPC: the same weights and standby, on rules matching gRPC calls (grpcRouting.ts) ----
+    const grpc = args.grpcColors;
+    if (grpc) {
+      const grpcReadyFirst = (colors: readonly Color[]): pulumi.Resource[] =>
+        colors.flatMap((c) => [grpc[c].binding, args.colors[c].deployment]);
+      this.grpcWeightedRule = new aws.lb.ListenerRule(
+        `${name}-grpc-weighted`,
+        {
+          listenerArn: args.listenerArn,
+          priority: GRPC_RULE_PRIORITY.weighted,
+          conditions: [grpcCondition()],
+          actions: [
+            {
+              type: "forward",
+              forward: {
+                targetGroups: COLORS.map((c) => ({ arn: grpc[c].targetGroupArn, weight: this.weights[c] })),
+              },
+            },
+          ],
+          tags,
+        },
+        { parent: this, dependsOn: grpcReadyFirst(receivingColors(this.weights)) },
+      );
+      this.grpcPreviewRule = new aws.lb.ListenerRule(
+        `${name}-grpc-preview`,
+        {
+          listenerArn: args.listenerArn,
+          priority: GRPC_RULE_PRIORITY.preview,
+          conditions: grpcHeaderConditions(COLOR_HEADER, PREVIEW_HEADER_VALUE, args.routeGuard),
+          actions: [{ type: "forward", targetGroupArn: grpc[this.standbyColor].targetGroupArn }],
+          tags,
+        },
+        { parent: this, dependsOn: grpcReadyFirst([this.standbyColor]) },
+      );
+    }
 
     this.registerOutputs({ weights: this.weights, standbyColor: this.standbyColor });
   }

@@ -29,6 +29,8 @@ export interface ColorServerOptions {
 export async function startColorServer(options: ColorServerOptions): Promise<ServerHandle> {
   const config = loadConfig({
     PORT: "0",
+    // The local router routes HTTP only; a fixed gRPC port would also clash between the two colors.
+    GRPC_PORT: "off",
     HOST: "127.0.0.1",
     MODEL_ROOT: options.modelRoot,
     MODEL_NAME: options.modelName,

@@ -43,6 +43,9 @@ export type InferenceThread = (typeof INFERENCE_THREADS)[number];
 /** Where `session.run` executes when INFERENCE_THREAD is unset. */
 export const DEFAULT_INFERENCE_THREAD: InferenceThread = "main";
 
+/** The gRPC port when GRPC_PORT is unset (the HTTP port's neighbour, as Triton's 8000/8001). */
+export const DEFAULT_GRPC_PORT = 8081;
+
 /** Which model version to serve: a `MODEL_URI`, or name/version inside a local repository root. */
 export interface ModelLocation {
   /**
@@ -68,6 +71,11 @@ export interface ModelLocation {
 export interface ServerConfig {
   /** TCP port. Default: 8080. */
   readonly port: number;
+  /**
+   * TCP port of the Open Inference Protocol gRPC service (and grpc.health.v1), on HOST; "off"
+   * serves no gRPC; 0 binds an ephemeral port, as PORT=0 does. Default: 8081.
+   */
+  readonly grpcPort: number | "off";
   /** Listen address. Default: "0.0.0.0". */
   readonly host: string;
   /** pino log level. Default: "info". */
@@ -184,6 +192,13 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 
   const base: ServerConfig = {
     port: read("PORT", 8080, int(0, 65535)),
+    grpcPort: read<number | "off">("GRPC_PORT", DEFAULT_GRPC_PORT, (raw) => {
+      if (raw === "off") return "off";
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+        throw new Error(`expected "off" or an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+      }
+      return Number(raw);
+    }),
     host: read("HOST", "0.0.0.0", (raw) => raw),
     logLevel: read<LogLevel>("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
     accessLog: read("ACCESS_LOG", DEFAULT_ACCESS_LOG, oneOf(ACCESS_LOG_POLICIES)),

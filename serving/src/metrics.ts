@@ -20,15 +20,17 @@ export class ServerMetrics {
 
   readonly requests = new Counter({
     name: `${METRIC_PREFIX}requests_total`,
-    help: "HTTP requests answered, by route template, method and status code.",
-    labelNames: ["route", "method", "status"] as const,
+    help:
+      "Requests answered, by protocol (http, grpc), route (HTTP route template or gRPC method path), " +
+      "method and status (HTTP status code, or gRPC status code name).",
+    labelNames: ["route", "method", "status", "protocol"] as const,
     registers: [this.registry],
   });
 
   readonly requestDuration = new Histogram({
     name: `${METRIC_PREFIX}request_duration_seconds`,
-    help: "HTTP request latency from the first byte received to the response sent, by route and method.",
-    labelNames: ["route", "method"] as const,
+    help: "Request latency from the first byte received to the response sent, by protocol, route and method.",
+    labelNames: ["route", "method", "protocol"] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });

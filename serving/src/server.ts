@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger as PinoLogger } from "pino";
 import { DEFAULT_INFERENCE_THREAD, type ServerConfig } from "./config";
+import { GrpcInferenceServer } from "./grpc/server";
 import { buildApp } from "./http/app";
 import { ServerMetrics } from "./metrics";
 import { createOnnxRuntime } from "./runtime/onnxRuntime";
@@ -25,6 +26,10 @@ export interface ServerHandle {
   readonly logger: PinoLogger;
   /** `http://host:port` actually bound (the port is real even when PORT=0). */
   readonly url: string;
+  /** The gRPC server, unless GRPC_PORT is "off". */
+  readonly grpc?: GrpcInferenceServer;
+  /** The gRPC port actually bound (real even when GRPC_PORT=0), unless gRPC is off. */
+  readonly grpcPort?: number;
   /** Settles when the first model load attempt sequence ends (ready or failed for good). */
   readonly loaded: Promise<void>;
   /**
@@ -147,9 +152,21 @@ export async function startServer(
     batching,
   });
   const url = await app.listen({ port: config.port, host: config.host });
+  const grpc =
+    config.grpcPort === "off"
+      ? undefined
+      : new GrpcInferenceServer({
+          service: served,
+          metrics,
+          logger,
+          accessLog: config.accessLog,
+          maxMessageBytes: config.bodyLimitBytes,
+        });
+  const grpcPort = grpc ? await grpc.listen(config.host, config.grpcPort as number) : undefined;
   logger.info(
     {
       url,
+      grpcPort: grpcPort ?? "off",
       model: config.model.uri ?? `${config.model.name}@${config.model.version}`,
       providers: config.executionProviders,
       inferenceThread: config.inferenceThread ?? DEFAULT_INFERENCE_THREAD,
@@ -157,12 +174,14 @@ export async function startServer(
     },
     "listening; loading model",
   );
-  const loaded = served.start();
+  // Health follows the models: SERVING once loaded and warm.
+  const loaded = served.start().finally(() => grpc?.syncHealth());
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= drainAndClose({
       app,
+      listeners: grpc ? [grpc] : [],
       service: served,
       drainDelayMs: config.drainDelaySeconds * 1000,
       logger,
@@ -170,5 +189,5 @@ export async function startServer(
     }).then(() => loaded);
     return shuttingDown;
   };
-  return { app, service, models: served, metrics, logger, url, loaded, shutdown };
+  return { app, service, models: served, metrics, logger, url, grpc, grpcPort, loaded, shutdown };
 }

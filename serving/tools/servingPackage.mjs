@@ -13,8 +13,11 @@ import { readFileSync } from "node:fs";
 /** Packages serving/src imports at run time (test/serving/servingPackage.test.ts keeps this list honest). */
 export const RUNTIME_DEPENDENCIES = [
   "@aws-sdk/client-s3",
+  "@grpc/grpc-js",
+  "@grpc/proto-loader",
   "fastify",
   "fastify-plugin",
+  "grpc-health-check",
   "onnxruntime-node",
   "pino",
   "prom-client",

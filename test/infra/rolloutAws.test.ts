@@ -315,6 +315,91 @@ describe("rollout on AWS: traffic (targeted up, then DescribeRules until the wei
     assert.deepEqual(sleeps, [3000]);
   });
 
+  describe("with gRPC rules (a certificate)", () => {
+    const GRPC_TG = {
+      blue: `${ARN}:targetgroup/serving-blue-grpc-1/1111111111111111`,
+      green: `${ARN}:targetgroup/serving-green-grpc-2/2222222222222222`,
+    };
+    const WITH_GRPC: RolloutTargets = {
+      ...TARGETS,
+      grpc: {
+        weightedRule: { id: `${TARGETS.weightedRule.id}-grpc`, urn: "urn:grpc-weighted" },
+        previewRule: { id: `${TARGETS.previewRule.id}-grpc`, urn: "urn:grpc-preview" },
+        targetGroupArns: GRPC_TG,
+      },
+    };
+    /** The four rules: HTTP as given, gRPC with its own weights and preview color. */
+    function describeFour(
+      http: { blue: number; green: number },
+      grpc: { blue: number; green: number },
+      preview: "blue" | "green",
+    ): DescribeRulesCommandOutput {
+      const [w, p] = describeRules(http, preview).Rules!;
+      const gw = {
+        ...w,
+        RuleArn: WITH_GRPC.grpc!.weightedRule.id,
+        Actions: [
+          {
+            Type: "forward" as const,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: GRPC_TG.blue, Weight: grpc.blue },
+                { TargetGroupArn: GRPC_TG.green, Weight: grpc.green },
+              ],
+            },
+          },
+        ],
+      };
+      const gp = {
+        ...p,
+        RuleArn: WITH_GRPC.grpc!.previewRule.id,
+        Actions: [{ Type: "forward" as const, TargetGroupArn: GRPC_TG[preview] }],
+      };
+      return { $metadata: {}, Rules: [w, p, gw, gp] };
+    }
+
+    it("apply() ups the HTTP and gRPC rules together and waits until both protocols route alike", async () => {
+      const driver = new RecordingDriver();
+      const elbv2 = fakeElbv2({
+        rules: [
+          describeFour({ blue: 90, green: 10 }, { blue: 100, green: 0 }, "green"), // gRPC not there yet
+          describeFour({ blue: 90, green: 10 }, { blue: 90, green: 10 }, "green"),
+        ],
+      });
+      const traffic = new AwsTraffic({ driver, elbv2, targets: WITH_GRPC, sleep: async () => undefined });
+      await traffic.apply({ activeColor: "blue", canaryPercent: 10 });
+      assert.deepEqual(driver.calls[1], [
+        "up",
+        [TARGETS.weightedRule.urn, TARGETS.previewRule.urn, "urn:grpc-weighted", "urn:grpc-preview"],
+        "rollout: blue live, 10% to green",
+      ]);
+      assert.equal(elbv2.sent.length, 2);
+      assert.deepEqual(elbv2.sent[0], {
+        RuleArns: [
+          TARGETS.weightedRule.id,
+          TARGETS.previewRule.id,
+          WITH_GRPC.grpc!.weightedRule.id,
+          WITH_GRPC.grpc!.previewRule.id,
+        ],
+      });
+    });
+
+    it("current() refuses a routing where gRPC and HTTP differ, naming both", async () => {
+      const elbv2 = fakeElbv2({
+        rules: [describeFour({ blue: 0, green: 100 }, { blue: 100, green: 0 }, "blue")],
+      });
+      const traffic = new AwsTraffic({ driver: new RecordingDriver(), elbv2, targets: WITH_GRPC });
+      await assert.rejects(
+        traffic.current(),
+        (e: Error) =>
+          e instanceof TrafficVerificationError &&
+          e.message ===
+            'the gRPC rules route {"activeColor":"green","canaryPercent":100} but the HTTP rules ' +
+              '{"activeColor":"green","canaryPercent":0}',
+      );
+    });
+  });
+
   it("apply() rejects when the weights never show, naming what was seen", async () => {
     const elbv2 = fakeElbv2({ rules: [describeRules({ blue: 100, green: 0 }, "green")] });
     const traffic = new AwsTraffic({

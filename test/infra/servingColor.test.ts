@@ -192,6 +192,7 @@ describe("servingColor: the two colors under mocks", () => {
       const bucket = dev.outputs.modelBucketName;
       const expected: Record<string, string> = {
         PORT: "8080",
+        GRPC_PORT: "off",
         HOST: "0.0.0.0",
         LOG_LEVEL: "info",
         MODEL_URI: `s3://${bucket}/models/churn/1.0.0/`,

@@ -9,6 +9,7 @@ describe("server config", () => {
   it("has the documented defaults", () => {
     assert.deepEqual(loadConfig({}), {
       port: 8080,
+      grpcPort: 8081,
       host: "0.0.0.0",
       logLevel: "info",
       accessLog: "errors",
@@ -50,6 +51,7 @@ describe("server config", () => {
   it("reads every variable", () => {
     const config = loadConfig({
       PORT: "9000",
+      GRPC_PORT: "9001",
       HOST: "127.0.0.1",
       LOG_LEVEL: "debug",
       ACCESS_LOG: "all",
@@ -71,6 +73,9 @@ describe("server config", () => {
       SHUTDOWN_TIMEOUT_SECONDS: "20",
     });
     assert.equal(config.port, 9000);
+    assert.equal(config.grpcPort, 9001);
+    assert.equal(loadConfig({ GRPC_PORT: "off" }).grpcPort, "off");
+    assert.equal(loadConfig({ GRPC_PORT: "0" }).grpcPort, 0);
     assert.equal(config.model.uri, "s3://my-bucket/models/churn/2.0.0/");
     assert.equal(config.model.root, "/models");
     assert.equal(config.model.version, "2.1.0-rc.1");
@@ -179,6 +184,11 @@ describe("server config", () => {
       "an s3 URI without a key",
       { MODEL_URI: "s3://bucket" },
       "MODEL_URI: expected s3://<bucket>/models/<name>/<version>/",
+    ],
+    [
+      "a gRPC port that is neither off nor a port",
+      { GRPC_PORT: "70000" },
+      'GRPC_PORT: expected "off" or an integer from 0 to 65535, got "70000"',
     ],
     [
       "a shutdown timeout not above the drain delay",

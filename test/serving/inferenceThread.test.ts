@@ -37,6 +37,7 @@ describe("INFERENCE_THREAD", function () {
       await writeModelVersion({ root: dir, name: "clf", model: IDENTITY_CLASSIFIER });
       const config = loadConfig({
         PORT: "0",
+        GRPC_PORT: "0",
         HOST: "127.0.0.1",
         MODEL_ROOT: dir,
         MODEL_NAME: "clf",

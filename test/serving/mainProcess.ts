@@ -23,7 +23,14 @@ export interface Child {
 export function startMain(env: Record<string, string>): Child {
   const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), MAIN], {
     cwd: tmpdir(), // the default model root must not depend on the working directory
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      GRPC_PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Array<Record<string, unknown>> = [];

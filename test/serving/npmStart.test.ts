@@ -23,7 +23,14 @@ describe("npm start", () => {
     this.timeout(60_000);
     const npm = spawn("npm", ["start", "--silent"], {
       cwd: REPO,
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DRAIN_DELAY_SECONDS: "0.2", LOG_LEVEL: "info" },
+      env: {
+        ...process.env,
+        PORT: "0",
+        GRPC_PORT: "0",
+        HOST: "127.0.0.1",
+        DRAIN_DELAY_SECONDS: "0.2",
+        LOG_LEVEL: "info",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = new Promise<number | null>((done) => npm.on("close", (code) => done(code)));

@@ -38,6 +38,19 @@ export interface RolloutTargets {
   /** The preview rule reaching the standby color (id = rule ARN). */
   readonly previewRule: TargetedResource;
   readonly colors: Readonly<Record<Color, ColorTargets>>;
+  /**
+   * gRPC's twin rules and each color's gRPC target group, present when the stack routes gRPC
+   * (a certificate): the rollout moves and verifies them together with the HTTP rules.
+   */
+  readonly grpc?: GrpcRolloutTargets;
+}
+
+/** The gRPC rules that must route exactly as the HTTP ones (see infra/components/grpcRouting.ts). */
+export interface GrpcRolloutTargets {
+  readonly weightedRule: TargetedResource;
+  readonly previewRule: TargetedResource;
+  /** Each color's gRPC target group ARN. */
+  readonly targetGroupArns: Readonly<Record<Color, string>>;
 }
 
 /** The stack output holding {@link RolloutTargets}. */
@@ -93,7 +106,26 @@ export function parseRolloutTargets(value: unknown): RolloutTargets {
     weightedRule: resource("weightedRule", root.weightedRule),
     previewRule: resource("previewRule", root.previewRule),
     colors: Object.fromEntries(COLORS.map((c) => [c, color(c)])) as Record<Color, ColorTargets>,
+    ...(root.grpc !== undefined && root.grpc !== null ? { grpc: grpcTargets(at("grpc", root.grpc)) } : {}),
   };
+  function grpcTargets(o: Record<string, unknown>): GrpcRolloutTargets {
+    const arns = at("grpc.targetGroupArns", o.targetGroupArns);
+    return {
+      weightedRule: resource("grpc.weightedRule", o.weightedRule),
+      previewRule: resource("grpc.previewRule", o.previewRule),
+      targetGroupArns: Object.fromEntries(
+        COLORS.map((c) => [c, text(`grpc.targetGroupArns.${c}`, arns[c])]),
+      ) as Record<Color, string>,
+    };
+  }
+}
+
+/** The targets as the gRPC rules see them: each color's target group is its gRPC one. */
+export function grpcView(targets: RolloutTargets, grpc: GrpcRolloutTargets): RolloutTargets {
+  const colors = Object.fromEntries(
+    COLORS.map((c) => [c, { ...targets.colors[c], targetGroupArn: grpc.targetGroupArns[c] }]),
+  ) as Record<Color, ColorTargets>;
+  return { ...targets, colors };
 }
 
 /** The color whose target group has this ARN, or undefined. */

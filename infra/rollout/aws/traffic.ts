@@ -14,7 +14,7 @@ import {
 import { COLORS, otherColor, type Color } from "../../traffic";
 import type { Routing, TrafficPort } from "../ports";
 import type { StackDriver } from "./stackDriver";
-import { colorOfTargetGroup, type RolloutTargets } from "./targets";
+import { colorOfTargetGroup, grpcView, type RolloutTargets } from "./targets";
 
 /** The ELBv2 client calls the adapters make (`ElasticLoadBalancingV2Client` has them). */
 export interface Elbv2Sender {
@@ -86,24 +86,48 @@ export interface AwsTrafficOptions {
 export class AwsTraffic implements TrafficPort {
   constructor(private readonly opts: AwsTrafficOptions) {}
 
+  /**
+   * The routing the HTTP rules apply. With gRPC rules, they must route the same way (a flip or
+   * step never splits the protocols); until they do, this throws and `apply` keeps reading.
+   */
   async current(): Promise<Routing> {
-    const { weightedRule, previewRule } = this.opts.targets;
-    const out = await this.opts.elbv2.send(
-      new DescribeRulesCommand({ RuleArns: [weightedRule.id, previewRule.id] }),
-    );
+    const { weightedRule, previewRule, grpc } = this.opts.targets;
+    const arns = [
+      weightedRule.id,
+      previewRule.id,
+      ...(grpc ? [grpc.weightedRule.id, grpc.previewRule.id] : []),
+    ];
+    const out = await this.opts.elbv2.send(new DescribeRulesCommand({ RuleArns: arns }));
     const find = (arn: string): Rule => {
       const rule = (out.Rules ?? []).find((r) => r.RuleArn === arn);
       if (!rule) throw new TrafficVerificationError(`listener rule ${arn} was not found (DescribeRules)`);
       return rule;
     };
-    return routingFromRules(find(weightedRule.id), find(previewRule.id), this.opts.targets);
+    const http = routingFromRules(find(weightedRule.id), find(previewRule.id), this.opts.targets);
+    if (grpc) {
+      const viaGrpc = routingFromRules(
+        find(grpc.weightedRule.id),
+        find(grpc.previewRule.id),
+        grpcView(this.opts.targets, grpc),
+      );
+      if (viaGrpc.activeColor !== http.activeColor || viaGrpc.canaryPercent !== http.canaryPercent) {
+        throw new TrafficVerificationError(
+          `the gRPC rules route ${JSON.stringify(viaGrpc)} but the HTTP rules ${JSON.stringify(http)}`,
+        );
+      }
+    }
+    return http;
   }
 
   async apply(routing: Routing): Promise<void> {
     const { driver, targets } = this.opts;
     await driver.setConfig(routingConfig(routing));
     await driver.up(
-      [targets.weightedRule.urn, targets.previewRule.urn],
+      [
+        targets.weightedRule.urn,
+        targets.previewRule.urn,
+        ...(targets.grpc ? [targets.grpc.weightedRule.urn, targets.grpc.previewRule.urn] : []),
+      ],
       `rollout: ${routing.activeColor} live, ${routing.canaryPercent}% to ${otherColor(routing.activeColor)}`,
     );
     const attempts = this.opts.verifyAttempts ?? 20;
@@ -111,7 +135,14 @@ export class AwsTraffic implements TrafficPort {
     let seen: Routing | undefined;
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await sleep(this.opts.verifyIntervalMs ?? 3000);
-      seen = await this.current();
+      try {
+        seen = await this.current();
+      } catch (err) {
+        // The protocols' rules not yet agreeing is a state to wait out, like stale weights.
+        if (!(err instanceof TrafficVerificationError) || !err.message.startsWith("the gRPC rules route"))
+          throw err;
+        continue;
+      }
       if (seen.activeColor === routing.activeColor && seen.canaryPercent === routing.canaryPercent) return;
     }
     throw new TrafficVerificationError(

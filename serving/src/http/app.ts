@@ -20,6 +20,7 @@ import { errorHandling } from "./errorHandling";
 import { healthRoutes } from "./health";
 import { loadShedding } from "./loadShedding";
 import { metricsRoutes } from "./metricsRoutes";
+import { HEADER_LENGTH_HEADER, splitBinaryBody } from "./oip/binary";
 import { oipRoutes } from "./oip/routes";
 import { outcomeRoutes } from "./outcomes";
 import { seedRoutes } from "./seed/routes";
@@ -92,7 +93,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   });
 
-  // JSON only: anything else is a 415. JSON.parse's message says where the body broke.
+  // JSON, or binary tensor data (with Inference-Header-Content-Length); anything else is a 415.
+  // JSON.parse's message says where the body broke.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     const encoding = req.headers["content-encoding"];
@@ -108,6 +110,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return;
     }
     const text = body as string;
+    const headerLength = req.headers[HEADER_LENGTH_HEADER];
+    if (typeof headerLength === "string" && headerLength !== String(Buffer.byteLength(text))) {
+      done(
+        Object.assign(
+          new Error(
+            "a body with binary tensor data (Inference-Header-Content-Length shorter than the body) " +
+              "must be sent as application/octet-stream",
+          ),
+          { statusCode: 400 },
+        ),
+      );
+      return;
+    }
     if (text.trim() === "") {
       done(Object.assign(new Error("request body is empty: expected a JSON object"), { statusCode: 400 }));
       return;
@@ -122,6 +137,32 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       );
     }
   });
+
+  // Binary tensor data: octet-stream, or no/any other type (Triton's client sends none) as long
+  // as Inference-Header-Content-Length says where the JSON ends.
+  const binaryParser = (
+    req: { headers: Record<string, string | string[] | undefined> },
+    body: Buffer,
+    done: (err: Error | null, body?: unknown) => void,
+  ): void => {
+    const headerLength = req.headers[HEADER_LENGTH_HEADER];
+    if (typeof headerLength !== "string") {
+      done(
+        Object.assign(new Error("unsupported media type"), {
+          statusCode: 415,
+          code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+        }),
+      );
+      return;
+    }
+    try {
+      done(null, splitBinaryBody(body, headerLength));
+    } catch (err) {
+      done(Object.assign(err as Error, { statusCode: 400 }));
+    }
+  };
+  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, binaryParser);
+  app.addContentTypeParser("*", { parseAs: "buffer" }, binaryParser);
 
   // Callback-style hooks here and in the per-request plugins: an async hook costs a promise and a
   // microtask turn per request for nothing.

@@ -35,8 +35,11 @@ const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (
     // The route template, never the raw URL: bounded label cardinality.
     const route = request.routeOptions.url ?? "unmatched";
     const status = String(reply.statusCode);
-    metrics.requests.inc({ route, method: request.method, status });
-    metrics.requestDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    metrics.requests.inc({ route, method: request.method, status, protocol: "http" });
+    metrics.requestDuration.observe(
+      { route, method: request.method, protocol: "http" },
+      reply.elapsedTime / 1000,
+    );
     if (
       accessLog === "none" ||
       (accessLog === "errors" && (reply.statusCode < 400 || wasShed(request.raw)))

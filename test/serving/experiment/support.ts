@@ -64,6 +64,7 @@ export async function startExperimentServer(
   const recordsDir = join(root, "records");
   const config = loadConfig({
     PORT: "0",
+    GRPC_PORT: "0",
     HOST: "127.0.0.1",
     MODEL_ROOT: root,
     MODEL_NAME: "test-model",

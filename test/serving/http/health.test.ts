@@ -189,7 +189,7 @@ describe("health, readiness, request ids and metrics", () => {
             assert.match(
               text,
               new RegExp(
-                `model_server_requests_total\\{route="/predict",method="POST",status="${status}"\\} 1\\n`,
+                `model_server_requests_total\\{route="/predict",method="POST",status="${status}",protocol="http"\\} 1\\n`,
               ),
               `ACCESS_LOG=${policy}: the ${status} is counted`,
             );
@@ -215,10 +215,10 @@ describe("health, readiness, request ids and metrics", () => {
       const text = res.payload;
       const sha = server.service.model?.manifest.sha256;
       const expectations: Array<[string, number]> = [
-        ['model_server_requests_total{route="/predict",method="POST",status="200"}', 3],
-        ['model_server_requests_total{route="/predict",method="POST",status="400"}', 1],
-        ['model_server_requests_total{route="unmatched",method="GET",status="404"}', 1],
-        ['model_server_request_duration_seconds_count{route="/predict",method="POST"}', 4],
+        ['model_server_requests_total{route="/predict",method="POST",status="200",protocol="http"}', 3],
+        ['model_server_requests_total{route="/predict",method="POST",status="400",protocol="http"}', 1],
+        ['model_server_requests_total{route="unmatched",method="GET",status="404",protocol="http"}', 1],
+        ['model_server_request_duration_seconds_count{route="/predict",method="POST",protocol="http"}', 4],
         ['model_server_inference_duration_seconds_count{model="m"}', 3],
         ['model_server_batch_size_sum{model="m"}', 3],
         ['model_server_queue_wait_seconds_count{model="m"}', 3],

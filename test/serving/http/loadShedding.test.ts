@@ -91,7 +91,10 @@ describe("load shedding", () => {
     assert.ok(performance.now() - started < 300);
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(metrics, /_requests_total\{route="\/predict",method="POST",status="503"\} 2\n/);
+    assert.match(
+      metrics,
+      /_requests_total\{route="\/predict",method="POST",status="503",protocol="http"\} 2\n/,
+    );
     assert.match(metrics, /_inference_rejections_total\{model="test-model",reason="queue_full"\} 2\n/);
 
     gate.open();

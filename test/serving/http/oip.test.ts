@@ -16,7 +16,11 @@ describe("Open Inference Protocol v2", () => {
   it("GET /v2 describes the server", async () => {
     const res = await clf.app.inject({ method: "GET", url: "/v2" });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { name: "onnx-eks-serving", version: "0.1.0", extensions: [] });
+    assert.deepEqual(res.json(), {
+      name: "onnx-eks-serving",
+      version: "0.1.0",
+      extensions: ["binary_tensor_data"],
+    });
   });
 
   it("health endpoints answer live and ready", async () => {
@@ -316,9 +320,10 @@ describe("Open Inference Protocol v2", () => {
         'inputs[0].data[1] must be a finite number within FP32 range (|x| <= 3.4028234663852886e38), got "NaN"',
       ],
       [
-        "binary input data",
+        "binary_data_size in a JSON-only body",
         { inputs: [x({ parameters: { binary_data_size: 8 } })] },
-        'inputs[0].parameters.binary_data_size: binary tensor data is not supported; send "data" as JSON',
+        'inputs[0].parameters.binary_data_size is set for input "input" but the request carries no binary ' +
+          "data: send the JSON header then the tensor bytes, with an Inference-Header-Content-Length header",
       ],
       [
         "an unknown output",
@@ -341,9 +346,14 @@ describe("Open Inference Protocol v2", () => {
         "outputs[0].name must be a string, got nothing",
       ],
       [
-        "binary output data",
-        { inputs: [x()], outputs: [{ name: "label", parameters: { binary_data: true } }] },
-        "outputs[0].parameters.binary_data: binary tensor data is not supported; outputs are JSON",
+        "binary_data that is not a boolean",
+        { inputs: [x()], outputs: [{ name: "label", parameters: { binary_data: 1 } }] },
+        "outputs[0].parameters.binary_data must be true or false, got 1",
+      ],
+      [
+        "binary_data_output that is not a boolean",
+        { inputs: [x()], parameters: { binary_data_output: "yes" } },
+        'parameters.binary_data_output must be true or false, got "yes"',
       ],
     ];
     for (const [what, body, error] of table) {
