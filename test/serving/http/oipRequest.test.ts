@@ -53,9 +53,10 @@ function rejects(body: unknown, m: ModelManifest, batchable: boolean, message: s
 }
 
 describe("OIP inference request parsing", () => {
-  it("returns typed feeds keyed by input name, without id or outputs when none were sent", () => {
+  it("returns typed feeds keyed by input name, without id or outputs when none were sent, all JSON", () => {
     const req = parseInferRequest({ inputs: [b(2), a(2)] }, TWO, true);
-    assert.deepEqual(Object.keys(req), ["feeds"]);
+    assert.deepEqual(Object.keys(req), ["feeds", "binaryOutputs"]);
+    assert.deepEqual(req.binaryOutputs, new Set());
     assert.deepEqual(Object.keys(req.feeds).sort(), ["a", "b"]);
     assert.deepEqual(req.feeds.a, { datatype: "FP32", shape: [2, 2], data: Float32Array.from([0, 1, 2, 3]) });
     assert.deepEqual(req.feeds.b, { datatype: "INT32", shape: [2], data: Int32Array.from([7, 7]) });
