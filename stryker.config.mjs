@@ -43,7 +43,11 @@ const MODULES = {
   request: {
     mutate: "serving/src/http/oip/request.ts",
     // The parser on its own, and through the server's routes.
-    spec: ["test/serving/http/oipRequest.test.ts", "test/serving/http/oip.test.ts"],
+    spec: [
+      "test/serving/http/oipRequest.test.ts",
+      "test/serving/http/oip.test.ts",
+      "test/serving/http/binary.test.ts",
+    ],
   },
   rollout: { mutate: "infra/rollout/engine.ts", spec: ["test/infra/rollout/engine.test.ts"] },
   manifest: { mutate: "serving/src/model/manifest.ts", spec: ["test/serving/model/manifest.test.ts"] },
