@@ -715,7 +715,9 @@ function isSupportedClusterVersion(value: string): boolean {
 // ---------------------------------------------------------------------------------------------
 
 /** A value as it appears in messages: JSON (strings quoted). */
-const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+const show = (v: unknown): string =>
+  // JSON would show NaN and Infinity (YAML's .nan, .inf) as null.
+  typeof v === "number" && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
 
 class CoercionError extends Error {}
 
@@ -1327,8 +1329,9 @@ function foldObjectFields(raw: RawConfig, issues: ConfigIssue[]): Record<string,
         continue; // left as is: coercion of `objectKey` reports the malformed value
       }
     }
-    const obj: Record<string, unknown> =
-      typeof base === "object" && base !== null && !Array.isArray(base) ? { ...(base as object) } : {};
+    // Not an object (a list, a number): left as is too, rather than silently replaced.
+    if (base !== undefined && base !== null && (typeof base !== "object" || Array.isArray(base))) continue;
+    const obj: Record<string, unknown> = { ...(base as object | null | undefined) };
     if (obj[field] !== undefined && String(obj[field]) !== String(value)) {
       issues.push({
         key,

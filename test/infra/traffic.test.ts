@@ -28,6 +28,21 @@ const BASE: TrafficConfig = {
 /** Green staged with v1.1.0 next to blue. */
 const STAGED: TrafficConfig = { ...BASE, green: { modelVersion: "1.1.0", replicas: 2 } };
 const TIMINGS = { preStopDelaySeconds: 15, drainDelaySeconds: 5, deregistrationDelaySeconds: 30 };
+/** Blue live with `blue`, green warm with `green`, no canary. */
+const blueLive = (blue: string, green: string): TrafficConfig => ({
+  activeColor: "blue",
+  canaryPercent: 0,
+  blue: { modelVersion: blue, replicas: 2 },
+  green: { modelVersion: green, replicas: 1 },
+});
+/** rollbackCommand's flip from blue back to green on stack dev. */
+const FLIP_TO_GREEN =
+  "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
+  "pulumi up --stack dev";
+/** rollbackCommand's answer when green is newer than live blue: nothing to roll back. */
+const greenStaged = (blue: string, green: string): string =>
+  `# nothing to roll back: blue (${blue}) serves 100% and green (${green}, newer) is staged, not previous. ` +
+  `If green was live before, run: ${FLIP_TO_GREEN}`;
 
 describe("traffic: weights(activeColor, canaryPercent)", () => {
   const table: [Color, number, { blue: number; green: number }][] = [
@@ -199,6 +214,13 @@ describe("traffic: drain timings (preStop, server drain, ALB deregistration)", (
     );
   });
 
+  it("a preStop delay of exactly 5 s is accepted", () => {
+    assert.deepEqual(
+      drainViolations({ preStopDelaySeconds: 5, drainDelaySeconds: 5, deregistrationDelaySeconds: 20 }),
+      [],
+    );
+  });
+
   it("a preStop delay below 5 s is refused naming the key", () => {
     assert.deepEqual(drainViolations({ ...TIMINGS, preStopDelaySeconds: 2 }), [
       "preStopDelaySeconds must be at least 5 (the time the load balancer controller needs to deregister " +
@@ -227,14 +249,8 @@ describe("traffic: rollbackCommand", () => {
     ],
     [
       "flipped to blue (green warm with the older version): back to green",
-      {
-        activeColor: "blue",
-        canaryPercent: 0,
-        blue: { modelVersion: "1.2.0", replicas: 2 },
-        green: { modelVersion: "1.1.0", replicas: 2 },
-      },
-      "pulumi config set activeColor green --stack dev && pulumi config set canaryPercent 0 --stack dev && " +
-        "pulumi up --stack dev",
+      blueLive("1.2.0", "1.1.0"),
+      FLIP_TO_GREEN,
     ],
     [
       "same version on both (an image-only change): back to the standby",
@@ -248,11 +264,40 @@ describe("traffic: rollbackCommand", () => {
       '# nothing to roll back to: blue serves 100% and the standby green is not warm (green.replicas 0, green.modelVersion "")',
     ],
     [
+      "standby scaled to 0 with its version kept (the usual old color): nothing to roll back to",
+      { ...STAGED, activeColor: "green", blue: { modelVersion: "1.0.0", replicas: 0 } },
+      '# nothing to roll back to: green serves 100% and the standby blue is not warm (blue.replicas 0, blue.modelVersion "1.0.0")',
+    ],
+    [
+      "standby with pods but no version: nothing to roll back to",
+      { ...BASE, green: { replicas: 2 } },
+      '# nothing to roll back to: blue serves 100% and the standby green is not warm (green.replicas 2, green.modelVersion "")',
+    ],
+    ["standby one patch older: back to it", blueLive("1.0.1", "1.0.0"), FLIP_TO_GREEN],
+    [
+      "standby one patch newer: staged, not previous",
+      blueLive("1.0.0", "1.0.1"),
+      greenStaged("1.0.0", "1.0.1"),
+    ],
+    [
+      "live is the release of the standby's pre-release: back to the pre-release",
+      blueLive("1.1.0", "1.1.0-rc.1"),
+      FLIP_TO_GREEN,
+    ],
+    [
+      "standby is the release of the live pre-release: staged, not previous",
+      blueLive("1.1.0-rc.1", "1.1.0"),
+      greenStaged("1.1.0-rc.1", "1.1.0"),
+    ],
+    [
+      "versions that are not semantic versions cannot be ordered: back to the standby",
+      blueLive("1.0.0", "2.0.0.1"),
+      FLIP_TO_GREEN,
+    ],
+    [
       "standby newer (staged, or the version just rolled back): nothing to roll back, flip named",
       STAGED,
-      "# nothing to roll back: blue (1.0.0) serves 100% and green (1.1.0, newer) is staged, not previous. " +
-        "If green was live before, run: pulumi config set activeColor green --stack dev && " +
-        "pulumi config set canaryPercent 0 --stack dev && pulumi up --stack dev",
+      greenStaged("1.0.0", "1.1.0"),
     ],
   ];
   for (const [name, cfg, expected] of table) {
@@ -272,6 +317,21 @@ describe("traffic: rollbackCommand", () => {
       "pulumi config set canaryPercent 0 --stack 'my stack' && pulumi up --stack 'my stack'",
     );
   });
+
+  it("quotes a stack name containing a single quote so the shell reads it back unchanged", () => {
+    assert.equal(
+      rollbackCommand({ ...STAGED, canaryPercent: 5 }, { stack: "it's" }),
+      "pulumi config set canaryPercent 0 --stack 'it'\\''s' && pulumi up --stack 'it'\\''s'",
+    );
+  });
+
+  it("leaves an org/project/stack path unquoted", () => {
+    assert.equal(
+      rollbackCommand({ ...STAGED, canaryPercent: 5 }, { stack: "acme/onnx-eks-serving/prod.eu-1_a" }),
+      "pulumi config set canaryPercent 0 --stack acme/onnx-eks-serving/prod.eu-1_a && " +
+        "pulumi up --stack acme/onnx-eks-serving/prod.eu-1_a",
+    );
+  });
 });
 
 describe("traffic: compareVersions", () => {
@@ -285,11 +345,60 @@ describe("traffic: compareVersions", () => {
     ["1.0.0-rc.2", "1.0.0-rc.10", -1],
     ["1.0.0-alpha", "1.0.0-alpha.1", -1],
     ["1.0.0-beta", "1.0.0-alpha", 1],
+    ["1.0.1", "1.0.0", 1],
+    ["1.0.0", "1.0.1", -1],
+    ["10.0.0", "9.0.0", 1],
+    ["1.0.0", "1.0.0-rc.1", 1],
+    ["1.0.0-rc.1", "1.0.0-rc.1", 0],
+    ["1.0.0-1", "1.0.0-alpha", -1],
+    ["1.0.0-alpha", "1.0.0-1", 1],
+    // Numeric identifiers sort below alphanumeric ones even where ASCII would not ("-" < "1").
+    ["1.0.0-1", "1.0.0--x", -1],
+    ["1.0.0-10", "1.0.0-11", -1],
+    ["1.0.0-1.2", "1.0.0-1.3", -1],
+    ["1.0.0-x1", "1.0.0-2", 1],
+    ["1.0.0-1x", "1.0.0-2", 1],
+    ["1.0.0-2", "1.0.0-x1", -1],
+    ["1.0.0-2", "1.0.0-1x", -1],
+    ["1.0.0-11", "1.0.0-10", 1],
     ["latest", "1.0.0", undefined],
+    ["1.0.0", "latest", undefined],
+    ["v1.0.0", "1.0.0", undefined],
+    ["1.0.0", "1.0.0.1", undefined],
+    ["1.0.0-", "1.0.0", undefined],
   ];
   for (const [a, b, expected] of table) {
     it(`${a} vs ${b} -> ${expected}`, () => assert.equal(compareVersions(a, b), expected));
   }
+
+  // The precedence chain of semver.org section 11, compared every way round.
+  const chain = [
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "1.0.1",
+    "1.1.0",
+    "2.0.0",
+  ];
+  it("orders the semver.org precedence chain, every pair both ways", () => {
+    const wrong: string[] = [];
+    chain.forEach((a, i) =>
+      chain.forEach((b, j) => {
+        const got = compareVersions(a, b);
+        if (got !== Math.sign(i - j)) wrong.push(`${a} vs ${b}: ${got}, expected ${Math.sign(i - j)}`);
+      }),
+    );
+    assert.deepEqual(wrong, []);
+    assert.deepEqual(
+      [...chain].reverse().sort((a, b) => compareVersions(a, b)!),
+      chain,
+    );
+  });
 });
 
 describe("traffic: planTraffic", () => {

@@ -40,7 +40,24 @@ export interface BatcherOptions {
   readonly batchable?: boolean;
   /** Receives queue and batch measurements (metrics). Default: none. */
   readonly observer?: BatchObserver;
+  /** Time source and timers for delays and deadlines (tests inject a fake). Default: the process's. */
+  readonly clock?: BatcherClock;
 }
+
+/** What the batcher needs of time: a monotonic ms clock and one-shot timers. */
+export interface BatcherClock {
+  /** Milliseconds since an arbitrary origin, monotonic (like `performance.now()`). */
+  now(): number;
+  /** Calls `callback` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const PROCESS_CLOCK: BatcherClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** Hooks for measurements; the batcher itself has no metrics dependency. */
 export interface BatchObserver {
@@ -64,7 +81,7 @@ interface Pending {
   /** Called when this entry leaves the queue for a batch (queues a chunked request's next chunk). */
   readonly onTaken?: () => void;
   state: "queued" | "running" | "done";
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
   resolve(outputs: Record<string, HostTensor>): void;
   reject(err: Error): void;
 }
@@ -77,11 +94,12 @@ export class DynamicBatcher {
   private readonly timeoutMs: number;
   private readonly batchable: boolean;
   private readonly observer: BatchObserver;
+  private readonly clock: BatcherClock;
   private queue: Pending[] = [];
   private queuedRows = 0;
   private running = false;
   private runningRequests = 0;
-  private delayTimer?: NodeJS.Timeout;
+  private delayTimer?: unknown;
   private closing = false;
   private queueFull?: QueueFullError;
   private idleWaiters: Array<() => void> = [];
@@ -97,6 +115,7 @@ export class DynamicBatcher {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.batchable = options.batchable ?? true;
     this.observer = options.observer ?? {};
+    this.clock = options.clock ?? PROCESS_CLOCK;
   }
 
   /** Requests waiting for a batch (not counting the one running). */
@@ -162,7 +181,7 @@ export class DynamicBatcher {
         outputs,
         rows,
         key: batchKey(feeds, outputs),
-        enqueuedAt: performance.now(),
+        enqueuedAt: this.clock.now(),
         state: "queued",
         resolve,
         reject,
@@ -171,7 +190,7 @@ export class DynamicBatcher {
   }
 
   private enqueue(entry: Pending, timeoutMs = this.timeoutMs): void {
-    entry.timer = setTimeout(() => this.expire(entry), timeoutMs);
+    entry.timer = this.clock.setTimeout(() => this.expire(entry), timeoutMs);
     this.queue.push(entry);
     this.queuedRows += entry.rows;
     this.observer.onQueueDepth?.(this.queue.length);
@@ -187,7 +206,7 @@ export class DynamicBatcher {
     outputs: readonly string[] | undefined,
     rows: number,
   ): Promise<Record<string, HostTensor>> {
-    const deadline = performance.now() + this.timeoutMs;
+    const deadline = this.clock.now() + this.timeoutMs;
     const key = batchKey(feeds, outputs);
     const chunks = Math.ceil(rows / this.maxBatchSize);
     const parts: TensorMap[] = new Array(chunks);
@@ -204,7 +223,7 @@ export class DynamicBatcher {
             outputs,
             rows: end - start,
             key,
-            enqueuedAt: performance.now(),
+            enqueuedAt: this.clock.now(),
             state: "queued",
             ...(c + 1 < chunks ? { onTaken: () => queueChunk(c + 1) } : {}),
             resolve: (out) => {
@@ -217,7 +236,7 @@ export class DynamicBatcher {
               reject(err);
             },
           },
-          Math.max(0, deadline - performance.now()),
+          Math.max(0, deadline - this.clock.now()),
         );
       };
       queueChunk(0);
@@ -246,7 +265,7 @@ export class DynamicBatcher {
       if (this.isIdle()) this.idleWaiters.splice(0).forEach((wake) => wake());
       return;
     }
-    const waited = performance.now() - this.queue[0].enqueuedAt;
+    const waited = this.clock.now() - this.queue[0].enqueuedAt;
     const due =
       this.closing || !this.batchable || this.queuedRows >= this.maxBatchSize || waited >= this.maxDelayMs;
     if (due) {
@@ -261,8 +280,8 @@ export class DynamicBatcher {
         // setImmediate, not a synchronous call: requests parsed in the same I/O turn join this batch.
         setImmediate(() => void this.dispatch());
       }
-    } else if (!this.delayTimer) {
-      this.delayTimer = setTimeout(() => {
+    } else if (this.delayTimer === undefined) {
+      this.delayTimer = this.clock.setTimeout(() => {
         this.delayTimer = undefined;
         this.schedule();
       }, this.maxDelayMs - waited);
@@ -270,8 +289,8 @@ export class DynamicBatcher {
   }
 
   private clearDelayTimer(): void {
-    if (this.delayTimer) {
-      clearTimeout(this.delayTimer);
+    if (this.delayTimer !== undefined) {
+      this.clock.clearTimeout(this.delayTimer);
       this.delayTimer = undefined;
     }
   }
@@ -304,7 +323,7 @@ export class DynamicBatcher {
       return;
     }
     const batch = this.takeBatch();
-    const now = performance.now();
+    const now = this.clock.now();
     for (const p of batch) {
       p.state = "running";
       this.observer.onQueueWait?.((now - p.enqueuedAt) / 1000);
@@ -313,7 +332,7 @@ export class DynamicBatcher {
     this.observer.onQueueDepth?.(this.queue.length);
     const rows = batch.reduce((n, p) => n + p.rows, 0);
     this.runningRequests = batch.length;
-    const started = performance.now();
+    const started = this.clock.now();
     try {
       const feeds = concatBatch(batch.map((p) => p.feeds));
       const outputs = await this.runtime.run(feeds, batch[0].outputs);
@@ -323,10 +342,10 @@ export class DynamicBatcher {
             batch.map((p) => p.rows),
           )
         : [outputs];
-      this.observer.onBatch?.(rows, batch.length, (performance.now() - started) / 1000, false);
+      this.observer.onBatch?.(rows, batch.length, (this.clock.now() - started) / 1000, false);
       batch.forEach((p, i) => this.settle(p, () => p.resolve(parts[i])));
     } catch (err) {
-      this.observer.onBatch?.(rows, batch.length, (performance.now() - started) / 1000, true);
+      this.observer.onBatch?.(rows, batch.length, (this.clock.now() - started) / 1000, true);
       const failure = new InferenceError(`inference failed: ${(err as Error).message}`);
       for (const p of batch) this.settle(p, () => p.reject(failure));
     } finally {
@@ -339,7 +358,7 @@ export class DynamicBatcher {
   private settle(p: Pending, action: () => void): void {
     if (p.state === "done") return; // timed out meanwhile: its caller already has a 504
     p.state = "done";
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     action();
   }
 
@@ -363,7 +382,10 @@ function rowsOf(feeds: TensorMap): number {
   if (tensors.length === 0) throw new BadRequestError("a request needs at least one input tensor");
   const rows = tensors[0].shape[0];
   for (const [name, t] of Object.entries(feeds)) {
-    if (t.shape.length === 0 || t.shape[0] !== rows) {
+    if (t.shape.length === 0) {
+      throw new BadRequestError(`input "${name}" is a scalar, but the model batches along dimension 0`);
+    }
+    if (t.shape[0] !== rows) {
       throw new BadRequestError(
         `input "${name}" has ${t.shape[0]} rows in dimension 0 where the other inputs have ${rows}`,
       );

@@ -116,8 +116,13 @@ export function versionPrefix(name: string, version: string): string {
   return `${MODELS_PREFIX}${validateModelName(name)}/${validateModelVersion(version)}/`;
 }
 
+/** A received value as JSON, except what JSON would hide: NaN and Infinity (metrics computed in code). */
+function show(value: unknown): string {
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : String(JSON.stringify(value));
+}
+
 function fail(field: string, expected: string, got: unknown): never {
-  throw new ManifestError(`manifest field "${field}" must be ${expected}, got ${JSON.stringify(got)}`);
+  throw new ManifestError(`manifest field "${field}" must be ${expected}, got ${show(got)}`);
 }
 
 function parseTensors(field: string, value: unknown): TensorSpec[] {
