@@ -136,8 +136,10 @@ describe("server entry point (child process)", function () {
       assert.equal(r.status, 200, `accepted request ${r.i} got ${r.status}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.prediction, expected(r.i), `request ${r.i} got another caller's answer`);
     }
+    // Requests kept arriving and being read after SIGTERM (how many depends on the machine's load:
+    // 46 on a saturated 2-core box, well over 100 on a quiet one), and each was answered above.
     assert.ok(
-      accepted.size > completedBeforeSignal + 50,
+      accepted.size > completedBeforeSignal + 20,
       `only ${accepted.size} requests were accepted, ${completedBeforeSignal} of them answered before SIGTERM`,
     );
     assert.ok(
