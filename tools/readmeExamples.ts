@@ -22,12 +22,19 @@ import { configReference } from "./configReference";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 
-const MARKER = /^(\s*)<!-- output of: (.+?) -->$/;
+/** `<!-- output of: cmd -->`, or `<!-- refused output of: cmd -->` for a command that must fail. */
+const MARKER = /^(\s*)<!-- (refused )?output of: (.+?) -->$/;
 
 /** One example: the command and the block of the README it fills. */
 export interface ReadmeExample {
   /** The command as a user types it, e.g. `npm run plan -- --set canaryPercent=10`. */
   readonly command: string;
+  /**
+   * The marker says `refused output of:`: the command must exit non-zero (a guard's message).
+   * Every other example must exit 0, so a change that breaks an example cannot be regenerated
+   * into the README as an error unnoticed.
+   */
+  readonly refused: boolean;
   /** 0-based line index of the block's opening fence. */
   readonly fenceLine: number;
   /** Number of body lines (between the fences) in the file. */
@@ -111,7 +118,7 @@ export function findExamples(markdown: string): ReadmeExample[] {
   for (let i = 0; i < lines.length; i++) {
     const m = MARKER.exec(lines[i].replace(/\s+$/, ""));
     if (!m) continue;
-    const [, indent, command] = m;
+    const [, indent, refused, command] = m;
     let fence = i + 1;
     while (fence < lines.length && lines[fence].trim() === "") fence++; // prettier adds a blank line
     if (!lines[fence]?.startsWith(`${indent}\`\`\``)) {
@@ -122,7 +129,14 @@ export function findExamples(markdown: string): ReadmeExample[] {
     const body = lines
       .slice(fence + 1, close)
       .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
-    examples.push({ command, fenceLine: fence, bodyLines: close - fence - 1, body: body.join("\n"), indent });
+    examples.push({
+      command,
+      refused: refused !== undefined,
+      fenceLine: fence,
+      bodyLines: close - fence - 1,
+      body: body.join("\n"),
+      indent,
+    });
     i = close;
   }
   return examples;

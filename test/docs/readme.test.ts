@@ -24,7 +24,15 @@ describe("README examples (regenerate with `npm run docs`)", () => {
 
   for (const ex of examples) {
     it(`quotes what \`${ex.command}\` prints today`, async () => {
-      assert.equal(ex.body, await renderExample(ex.command), "run `npm run docs` and commit README.md");
+      const body = await renderExample(ex.command);
+      assert.equal(
+        /\n\(exit code \d+\)$/.test(body),
+        ex.refused,
+        ex.refused
+          ? "a `refused output of:` example must fail"
+          : `the command fails; fix the example (or mark it \`refused output of:\`):\n${body}`,
+      );
+      assert.equal(ex.body, body, "run `npm run docs` and commit README.md");
     });
   }
 
@@ -92,6 +100,18 @@ describe("README examples (regenerate with `npm run docs`)", () => {
         script: "plan",
         argv: ["--set", "canaryPercent=10", "--json"],
       });
+    });
+
+    it("tells a refused example from one that must succeed", () => {
+      const md = (marker: string) => `${marker}\n\n\`\`\`text\n\`\`\``;
+      assert.deepEqual(
+        findExamples(md("<!-- refused output of: npm run plan -- --set activeColor=green -->")).map((e) => [
+          e.command,
+          e.refused,
+        ]),
+        [["npm run plan -- --set activeColor=green", true]],
+      );
+      assert.equal(findExamples(md("<!-- output of: npm run plan -- --help -->"))[0].refused, false);
     });
 
     it("refuses a marker without a block", () => {
