@@ -8,7 +8,7 @@ import {
   UnavailableError,
 } from "../../../serving/src/errors";
 import type { HostTensor, TensorMap } from "../../../serving/src/runtime/runtime";
-import { ManualClock, settle } from "./manualClock";
+import { ManualClock, settle, track } from "./manualClock";
 
 /**
  * A runtime computing y = 10 * x, z = -x and w = x + 1 (only the requested outputs, like onnxruntime) that
@@ -61,16 +61,6 @@ const rows = (...values: number[]): TensorMap => ({
 const ys = (out: Record<string, HostTensor> | undefined) => Array.from(out!.y.data as Float32Array);
 const plain = (out: Record<string, HostTensor> | undefined) =>
   Object.fromEntries(Object.entries(out!).map(([name, t]) => [name, Array.from(t.data as Float32Array)]));
-
-/** Follows a promise without awaiting it, so a test can check whether it has settled yet. */
-function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
-  const t: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => Object.assign(t, { done: true, value }),
-    (error: unknown) => Object.assign(t, { done: true, error }),
-  );
-  return t;
-}
 
 function batcher(options: BatcherOptions = {}): {
   runtime: FakeRuntime;
