@@ -75,11 +75,23 @@ describe("dynamic batcher: large requests", () => {
 
   it("refuses nothing at exactly maxRowsPerRequest rows", async () => {
     const runtime = new SteppedRuntime();
-    const b = new DynamicBatcher(runtime, { maxBatchSize: 2, maxRowsPerRequest: 3 });
+    const batches: [number, number, boolean][] = [];
+    const b = new DynamicBatcher(runtime, {
+      maxBatchSize: 2,
+      maxRowsPerRequest: 3,
+      observer: { onBatch: (n, requests, _seconds, failed) => batches.push([n, requests, failed]) },
+    });
     const big = track(b.submit(rows(1, 2, 3)));
     while (!big.done) await runtime.step();
     assert.deepEqual(ys(big.value as Record<string, HostTensor>), [10, 20, 30]);
+    await runtime.step(); // nothing after the last chunk
+    await settle();
     assert.deepEqual(runtime.batches, [[1, 2], [3]]);
+    assert.deepEqual(batches, [
+      [2, 1, false],
+      [1, 1, false],
+    ]);
+    assert.equal(b.depth, 0);
   });
 
   it("times out a chunked request exactly at its one deadline, counted once, and runs no chunk after it", async () => {
