@@ -3,6 +3,7 @@
  * exact. The same engine runs against real servers in test/infra/local/rollout.e2e.test.ts.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { runRollout, type RolloutInput } from "../../../infra/rollout/engine";
 import { DEFAULT_ROLLOUT_POLICY, type RolloutPolicy } from "../../../infra/rollout/policy";
 import type {
@@ -453,13 +454,16 @@ describe("rollout engine: exact reports and log lines", () => {
 
   it("a breached step logs the abort and the restore, and reports the analysis", async () => {
     const f = fake({
-      metrics: () => ({ green: { requests: 150, errors5xx: 30, p99Ms: undefined }, blue: clean(1350) }),
+      metrics: () => ({
+        green: { requests: 150, errors5xx: 30, p99Ms: undefined },
+        blue: { requests: 1350, errors5xx: 0, p99Ms: undefined },
+      }),
     });
     const { report, log } = await run(f.ports);
     assert.equal(report.outcome, "aborted");
     const reason = "step 10%: 5xx rate 20.00% (30/150) is above maxErrorRate 1.00%; live 0.00% (0/1350)";
     assert.deepEqual(log.slice(3), [
-      "step 10%: green 150 req 30 5xx p99 n/a ms; blue 1350 req 0 5xx p99 20 ms: fail",
+      "step 10%: green 150 req 30 5xx p99 n/a ms; blue 1350 req 0 5xx p99 n/a ms: fail",
       `aborting: ${reason}; restoring blue live, canary 0%`,
     ]);
     assert.equal(report.abort!.phase, "step");
@@ -507,7 +511,7 @@ describe("rollout engine: exact reports and log lines", () => {
   it("a signal already raised: interrupted before any port moves anything", async () => {
     const controller = new AbortController();
     controller.abort(new Error("SIGTERM"));
-    const f = fake();
+    const f = fake({ ready: { blue: 5, green: 2 } }); // a scale-up would be due
     const { report } = await run(f.ports, { signal: controller.signal });
     assert.equal(report.outcome, "interrupted");
     assert.deepEqual(report.abort, { phase: "interrupt", reason: "interrupted by a signal" });
@@ -545,6 +549,14 @@ describe("rollout engine: exact reports and log lines", () => {
     assert.deepEqual(report.abort, { phase: "interrupt", reason: "interrupted by a signal" });
     assert.deepEqual(f.calls, []);
     assert.equal(f.record, undefined);
+  });
+
+  it("leaves no listener on the signal it was given", async () => {
+    const controller = new AbortController();
+    const f = fake({ ready: { blue: 5, green: 2 } });
+    const { report } = await run(f.ports, { signal: controller.signal });
+    assert.equal(report.outcome, "succeeded");
+    assert.equal(getEventListeners(controller.signal, "abort").length, 0);
   });
 
   it("without a signal the engine runs to the end", async () => {
