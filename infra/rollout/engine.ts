@@ -195,7 +195,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
   const receiving = plan.receiving!;
   const live = plan.live!;
   try {
-    await untilAborted(preCheck(ports, plan, log), input.signal);
+    await untilAborted(() => preCheck(ports, plan, log), input.signal);
   } catch (err) {
     if (input.signal?.aborted) return interrupted();
     return done({
@@ -213,7 +213,7 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
   // 4. Golden gate, before any weight moves.
   let golden: GoldenReport;
   try {
-    golden = await untilAborted(goldenGate(ports, plan, input.policy, log), input.signal);
+    golden = await untilAborted(() => goldenGate(ports, plan, input.policy, log), input.signal);
   } catch (err) {
     if (input.signal?.aborted) return interrupted();
     return done({
@@ -284,12 +284,14 @@ export async function runRollout(ports: RolloutPorts, input: RolloutInput): Prom
 }
 
 /**
- * `work`, or a rejection as soon as `signal` aborts. Used only before any weight moved, where
- * leaving a scale-up or the golden requests to finish on their own is harmless.
+ * `work()`, or a rejection as soon as `signal` aborts; not started at all when it already has.
+ * Used only before any weight moved, where leaving a scale-up or the golden requests to finish
+ * on their own is harmless.
  */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
+function untilAborted<T>(start: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return start();
   if (signal.aborted) return Promise.reject(new Error("interrupted"));
+  const work = start();
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new Error("interrupted"));
     signal.addEventListener("abort", onAbort, { once: true });

@@ -210,34 +210,34 @@ export class DynamicBatcher {
     const key = batchKey(feeds, outputs);
     const chunks = Math.ceil(rows / this.maxBatchSize);
     const parts: TensorMap[] = new Array(chunks);
+    const entries: Pending[] = [];
     let done = 0;
-    let failed = false;
     return new Promise((resolve, reject) => {
       const queueChunk = (c: number): void => {
-        if (failed) return;
         const start = c * this.maxBatchSize;
         const end = Math.min(rows, start + this.maxBatchSize);
-        this.enqueue(
-          {
-            feeds: sliceRows(feeds, start, end),
-            outputs,
-            rows: end - start,
-            key,
-            enqueuedAt: this.clock.now(),
-            state: "queued",
-            ...(c + 1 < chunks ? { onTaken: () => queueChunk(c + 1) } : {}),
-            resolve: (out) => {
-              parts[c] = out;
-              if (++done === chunks) resolve(concatBatch(parts));
-            },
-            reject: (err) => {
-              if (failed) return;
-              failed = true;
-              reject(err);
-            },
+        const entry: Pending = {
+          feeds: sliceRows(feeds, start, end),
+          outputs,
+          rows: end - start,
+          key,
+          enqueuedAt: this.clock.now(),
+          state: "queued",
+          ...(c + 1 < chunks ? { onTaken: () => queueChunk(c + 1) } : {}),
+          resolve: (out) => {
+            parts[c] = out;
+            if (++done === chunks) resolve(concatBatch(parts));
           },
-          Math.max(0, deadline - this.clock.now()),
-        );
+          reject: (err) => {
+            // The first failure answers the request; its other chunks (the next one queued, or one
+            // still computing) are dropped, so they neither run for nothing nor count a second
+            // timeout.
+            for (const e of entries) this.withdraw(e);
+            reject(err);
+          },
+        };
+        entries.push(entry);
+        this.enqueue(entry, Math.max(0, deadline - this.clock.now()));
       };
       queueChunk(0);
     });
@@ -365,15 +365,25 @@ export class DynamicBatcher {
   private expire(p: Pending): void {
     if (p.state === "done") return;
     const where = p.state === "queued" ? "waiting in the queue" : "while the model computed";
-    if (p.state === "queued") {
-      this.queue = this.queue.filter((q) => q !== p);
-      this.queuedRows -= p.rows;
-      this.observer.onQueueDepth?.(this.queue.length);
-    }
+    if (p.state === "queued") this.unqueue(p);
     p.state = "done";
     this.observer.onRejected?.("timeout");
     p.reject(new TimeoutError(`inference did not finish within ${this.timeoutMs} ms (timed out ${where})`));
     this.schedule();
+  }
+
+  /** Drops a request without answering it (its caller already has an answer); no-op once settled. */
+  private withdraw(p: Pending): void {
+    if (p.state === "done") return;
+    if (p.state === "queued") this.unqueue(p);
+    p.state = "done";
+    this.clock.clearTimeout(p.timer);
+  }
+
+  private unqueue(p: Pending): void {
+    this.queue = this.queue.filter((q) => q !== p);
+    this.queuedRows -= p.rows;
+    this.observer.onQueueDepth?.(this.queue.length);
   }
 }
 

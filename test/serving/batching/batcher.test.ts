@@ -8,7 +8,7 @@ import {
   UnavailableError,
 } from "../../../serving/src/errors";
 import type { HostTensor, TensorMap } from "../../../serving/src/runtime/runtime";
-import { ManualClock, settle } from "./manualClock";
+import { ManualClock, settle, track } from "./manualClock";
 
 /**
  * A runtime computing y = 10 * x, z = -x and w = x + 1 (only the requested outputs, like onnxruntime) that
@@ -61,16 +61,6 @@ const rows = (...values: number[]): TensorMap => ({
 const ys = (out: Record<string, HostTensor> | undefined) => Array.from(out!.y.data as Float32Array);
 const plain = (out: Record<string, HostTensor> | undefined) =>
   Object.fromEntries(Object.entries(out!).map(([name, t]) => [name, Array.from(t.data as Float32Array)]));
-
-/** Follows a promise without awaiting it, so a test can check whether it has settled yet. */
-function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
-  const t: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => Object.assign(t, { done: true, value }),
-    (error: unknown) => Object.assign(t, { done: true, error }),
-  );
-  return t;
-}
 
 function batcher(options: BatcherOptions = {}): {
   runtime: FakeRuntime;
@@ -142,8 +132,9 @@ describe("dynamic batcher", () => {
   it("runs a full batch at once instead of waiting for the delay", async () => {
     const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 2, maxDelayMs: 10_000 });
     const both = [track(b.submit(row(1))), track(b.submit(row(2)))];
-    await settle();
+    // In the same turn: under overload a full batch that waited a turn would halve what is served.
     assert.deepEqual(runtime.batches, [[1, 2]]);
+    await settle();
     assert.deepEqual(
       both.map((t) => ys(t.value)),
       [[10], [20]],
@@ -404,8 +395,14 @@ describe("dynamic batcher", () => {
     const open = runtime.hold();
     const running = b.submit(row(1));
     await settle(); // row 1 is now computing; the queue is empty
-    const queued = [b.submit(row(2)), b.submit(row(3))];
+    const queued = [b.submit(row(2))];
+    assert.deepEqual([b.full, b.refuseIfFull()], [false, undefined]); // one slot left
+    queued.push(b.submit(row(3)));
+    assert.equal(b.full, true);
+    const refusal = b.refuseIfFull(); // what the protocol layers ask before reading a body
+    assert.ok(refusal instanceof QueueFullError);
     await assert.rejects(b.submit(row(4)), (err: unknown) => {
+      assert.equal(err, refusal, "every refusal shares one error");
       assert.ok(err instanceof QueueFullError);
       assert.equal(err.status, 503);
       assert.equal(err.retryAfterSeconds, 1);
@@ -414,6 +411,7 @@ describe("dynamic batcher", () => {
     });
     open();
     assert.deepEqual((await Promise.all([running, ...queued])).map(ys), [[10], [20], [30]]);
+    assert.deepEqual([b.full, b.refuseIfFull()], [false, undefined]);
   });
 
   it("times out a queued request with TimeoutError (504) exactly at its deadline and never runs it", async () => {
@@ -475,7 +473,9 @@ describe("dynamic batcher", () => {
   it("close() runs everything queued without waiting for the delay, then refuses new work", async () => {
     const { runtime, batcher: b } = batcher({ maxBatchSize: 100, maxDelayMs: 60_000 });
     const pending = [b.submit(row(1)), b.submit(row(2))];
-    await b.close();
+    const closed = b.close();
+    assert.deepEqual(runtime.batches, [[1, 2]], "draining starts in the same turn");
+    await closed;
     assert.deepEqual((await Promise.all(pending)).map(ys), [[10], [20]]);
     assert.deepEqual(runtime.batches, [[1, 2]]);
     await assert.rejects(b.submit(row(3)), (err: unknown) => {

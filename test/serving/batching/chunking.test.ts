@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import { DynamicBatcher } from "../../../serving/src/batching/batcher";
-import { PayloadTooLargeError, TimeoutError } from "../../../serving/src/errors";
+import { InferenceError, PayloadTooLargeError, TimeoutError } from "../../../serving/src/errors";
 import type { HostTensor, TensorMap } from "../../../serving/src/runtime/runtime";
+import { ManualClock, settle, track } from "./manualClock";
 
 /** y = 10 * x, recording every run's rows; each run waits for the test to release it. */
 class SteppedRuntime {
   readonly batches: number[][] = [];
+  /** Index (from 0) of a run that throws "boom" once released. */
+  failRun?: number;
   private waiting: Array<() => void> = [];
 
   async run(feeds: TensorMap): Promise<Record<string, HostTensor>> {
     const x = feeds.x;
     this.batches.push(Array.from(x.data as Float32Array));
+    const index = this.batches.length - 1;
     await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (index === this.failRun) throw new Error("boom");
     return { y: { datatype: "FP32", shape: x.shape, data: (x.data as Float32Array).map((v) => v * 10) } };
   }
 
@@ -66,5 +71,85 @@ describe("dynamic batcher: large requests", () => {
         err.message ===
           "the request has 4 rows; at most 3 are accepted per request (MAX_ROWS_PER_REQUEST): split it",
     );
+  });
+
+  it("refuses nothing at exactly maxRowsPerRequest rows", async () => {
+    const runtime = new SteppedRuntime();
+    const batches: [number, number, boolean][] = [];
+    const b = new DynamicBatcher(runtime, {
+      maxBatchSize: 2,
+      maxRowsPerRequest: 3,
+      observer: { onBatch: (n, requests, _seconds, failed) => batches.push([n, requests, failed]) },
+    });
+    const big = track(b.submit(rows(1, 2, 3)));
+    while (!big.done) await runtime.step();
+    assert.deepEqual(ys(big.value as Record<string, HostTensor>), [10, 20, 30]);
+    await runtime.step(); // nothing after the last chunk
+    await settle();
+    assert.deepEqual(runtime.batches, [[1, 2], [3]]);
+    assert.deepEqual(batches, [
+      [2, 1, false],
+      [1, 1, false],
+    ]);
+    assert.equal(b.depth, 0);
+  });
+
+  it("times out a chunked request exactly at its one deadline, counted once, and runs no chunk after it", async () => {
+    const clock = new ManualClock();
+    const runtime = new SteppedRuntime();
+    const rejected: string[] = [];
+    const waits: number[] = [];
+    const b = new DynamicBatcher(runtime, {
+      maxBatchSize: 1,
+      timeoutMs: 100,
+      clock,
+      observer: { onRejected: (reason) => rejected.push(reason), onQueueWait: (s) => waits.push(s) },
+    });
+    const big = track(b.submit(rows(1, 2, 3, 4)));
+    await settle(); // chunk 1 computes from t=0; chunk 2 is queued
+    await clock.advance(30);
+    await runtime.step(); // t=30: chunk 2 computes, chunk 3 queued with the 70 ms left
+    await clock.advance(30);
+    await runtime.step(); // t=60: chunk 3 computes, chunk 4 queued with the 40 ms left
+    await clock.advance(39);
+    assert.equal(big.done, false, "t=99 is before the deadline");
+    await clock.advance(1);
+    assert.ok(big.error instanceof TimeoutError);
+    assert.equal(
+      big.error.message,
+      "inference did not finish within 100 ms (timed out while the model computed)",
+    );
+    assert.deepEqual(rejected, ["timeout"]);
+    await runtime.step(); // chunk 3's late result is dropped; chunk 4 never runs
+    await clock.advance(1000);
+    assert.deepEqual(runtime.batches, [[1], [2], [3]]);
+    assert.deepEqual(waits, [0, 0.03, 0.03]);
+    assert.equal(b.depth, 0);
+    assert.equal(clock.pendingTimers, 0);
+    await b.close();
+  });
+
+  it("fails a chunked request with its failed chunk's error and drops its queued next chunk", async () => {
+    const runtime = new SteppedRuntime();
+    runtime.failRun = 0;
+    const depths: number[] = [];
+    const b = new DynamicBatcher(runtime, {
+      maxBatchSize: 2,
+      observer: { onQueueDepth: (depth) => depths.push(depth) },
+    });
+    const big = track(b.submit(rows(1, 2, 3, 4, 5, 6)));
+    await settle(); // chunk [1,2] computes; chunk [3,4] is queued
+    const small = track(b.submit(rows(100)));
+    await runtime.step(); // chunk [1,2] fails
+    await settle();
+    assert.ok(big.error instanceof InferenceError);
+    assert.equal(big.error.message, "inference failed: boom");
+    while (!small.done) await runtime.step();
+    assert.deepEqual(ys(small.value as Record<string, HostTensor>), [1000]);
+    assert.deepEqual(runtime.batches, [[1, 2], [100]]);
+    // chunk 1 queued; taken, queueing chunk 2 (reported by both); small queued; chunk 2 dropped; small taken
+    assert.deepEqual(depths, [1, 1, 1, 2, 1, 0]);
+    assert.equal(b.depth, 0);
+    await b.close();
   });
 });

@@ -5,6 +5,16 @@ export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Follows a promise without awaiting it, so a test can check whether it has settled yet. */
+export function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
+  const t: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(t, { done: true, value }),
+    (error: unknown) => Object.assign(t, { done: true, error }),
+  );
+  return t;
+}
+
 /**
  * A clock that only moves when told to, for exact delays and deadlines. Timers fire in time order
  * (ties in the order they were set), each followed by `settle()` as a real event loop would.
