@@ -4,9 +4,8 @@
  * apply one decision. Header rules are checked first, in priority order, then the weighted
  * forward decides.
  *
- * The header name and values here must equal the ones the ALB listener rules use
- * (`COLOR_HEADER`, `PREVIEW_HEADER_VALUE` in loadBalancer.ts); test/infra/routeRules.test.ts
- * keeps them in step without this module importing @pulumi/aws.
+ * The header name and values are defined here, and the ALB listener rules (loadBalancer.ts,
+ * trafficRouter.ts) take them from this module, which imports nothing of Pulumi.
  */
 import { COLORS, standbyColor, weights as weightsOf, type Color } from "./traffic";
 

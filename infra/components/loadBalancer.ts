@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { COLOR_HEADER, PREVIEW_HEADER_VALUE } from "../routeRules";
 import { COLORS, type Color } from "../traffic";
 import { accessLogPrefixProblem, type AccessLogDestination } from "./accessLogBucket";
 import {
@@ -13,10 +14,8 @@ import {
 } from "./grpcRouting";
 import { guardedHeaderConditions, type RouteGuard } from "./previewAccess";
 
-/** Request header that routes to one color directly, bypassing the weights. */
-export const COLOR_HEADER = "X-Serving-Color";
-/** `X-Serving-Color: preview` reaches the standby color (see trafficRouter.ts). */
-export const PREVIEW_HEADER_VALUE = "preview";
+// The header rules' name and values are the routing rules' own (the local router applies them too).
+export { COLOR_HEADER, PREVIEW_HEADER_VALUE };
 
 /**
  * Listener rule priorities on the serving listener (lower wins). The header rules come first;
