@@ -1096,7 +1096,7 @@ const DAY2_RULES: readonly ConfigRule[] = [
       (c.activeColor === "blue" || c.activeColor === "green") &&
       c[c.activeColor].replicas < 2,
     message: (c) =>
-      `${c.activeColor}.replicas must be at least 2 when environment is "production" (${c.activeColor} is live): with one ` +
+      `${c.activeColor}.replicas must be at least 2 when environment is "production" (activeColor is ${c.activeColor}): with one ` +
       `replica a node drain evicts it before its replacement is healthy in the ALB, got ${c[c.activeColor].replicas}. ` +
       `Fix: \`pulumi config set --path ${c.activeColor}.replicas 2\``,
   },
@@ -1225,9 +1225,10 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
   ),
   {
     key: "certificateArn",
+    // Only for a well-formed region: a missing or malformed one is reported by its own rule.
     violated: (c) => {
       const m = ACM_ARN_RE.exec(c.certificateArn);
-      return m !== null && m[2] !== c.region;
+      return m !== null && REGION_RE.test(c.region) && m[2] !== c.region;
     },
     message: (c) =>
       `certificateArn must be a certificate in the stack's region ${c.region} (an ALB only uses certificates ` +

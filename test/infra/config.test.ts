@@ -999,7 +999,7 @@ const INVALID: ReadonlyArray<[string, Record<string, unknown>, readonly string[]
     { environment: "production", "blue.replicas": 1 },
     [
       'certificateArn must be set when environment is "production": production traffic is served over HTTPS only. Fix: `pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>`',
-      'blue.replicas must be at least 2 when environment is "production" (blue is live): with one replica a node drain evicts it before its replacement is healthy in the ALB, got 1. Fix: `pulumi config set --path blue.replicas 2`',
+      'blue.replicas must be at least 2 when environment is "production" (activeColor is blue): with one replica a node drain evicts it before its replacement is healthy in the ALB, got 1. Fix: `pulumi config set --path blue.replicas 2`',
       ...(["vpc-cni", "kube-proxy", "coredns", "metrics-server"] as const).map(
         (addon) =>
           `${{ "vpc-cni": "vpcCniAddonVersion", "kube-proxy": "kubeProxyAddonVersion", coredns: "corednsAddonVersion", "metrics-server": "metricsServerAddonVersion" }[addon]} must be pinned when environment is "production", so an add-on upgrade is a reviewed change. Find EKS's default: \`aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version <clusterVersion> --query 'addons[].addonVersions[?compatibilities[?defaultVersion]].addonVersion' --output text\``,
@@ -1081,6 +1081,10 @@ describe("config: validation table", () => {
         messages,
       );
       assert.ok(err.message.includes(messages[0]), `message should include the issue: ${err.message}`);
+      // Each issue is filed under a key, and its message names that key.
+      for (const { key, message } of err.issues) {
+        assert.ok(key !== "" && message.includes(key), `issue key ${JSON.stringify(key)}: ${message}`);
+      }
     });
   }
 

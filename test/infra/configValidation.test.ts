@@ -8,6 +8,7 @@ import {
   parseConfig,
   PROJECT_NAME,
   type RawConfig,
+  type StackConfig,
 } from "../../infra/config";
 import { DEFAULT_ROLLOUT_POLICY } from "../../infra/rollout/policy";
 
@@ -286,5 +287,310 @@ describe("config: validation edges", () => {
     assert.deepEqual([cfg.green.modelVersion, cfg.green.replicas], ["1.1.0", 1]);
     pulumi.runtime.setAllConfig({ [`${PROJECT_NAME}:canaryPercent`]: "10" });
     assert.throws(loadConfig, /aws:region is required/);
+  });
+});
+
+describe("config: formats, one table per key", () => {
+  const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+  const CERT = "arn:aws:acm:us-west-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+  const json = (v: string): string => JSON.stringify(v);
+  const GPU_TYPES =
+    'x86_64 NVIDIA GPU instance types such as "g5.xlarge" (families g4dn, g5, g6, g6e, gr6, p4d, p5, ...)';
+  const IMAGE =
+    "an image reference such as 123456789012.dkr.ecr.us-west-2.amazonaws.com/serving@sha256:<64 hex>";
+  /** Per key: how a value is set, where the parsed value is read, and the message for a bad one. */
+  const KEYS: Record<
+    string,
+    { set: (v: string) => RawConfig; read: (c: StackConfig) => unknown; refused: (v: string) => string }
+  > = {
+    "aws:region": {
+      set: (v) => ({ "aws:region": v }),
+      read: (c) => c.region,
+      refused: (v) => `region must be an AWS region such as "us-west-2" (set aws:region), got ${json(v)}`,
+    },
+    systemNodeInstanceType: {
+      set: (v) => ({ ...BASE, systemNodeInstanceType: v }),
+      read: (c) => c.systemNodeInstanceType,
+      refused: (v) =>
+        `systemNodeInstanceType must be an EC2 instance type such as "t3.large", got ${json(v)}`,
+    },
+    gpuInstanceTypes: {
+      set: (v) => ({ ...BASE, gpuInstanceTypes: [v] }),
+      read: (c) => c.gpuInstanceTypes[0],
+      refused: (v) => `gpuInstanceTypes entries must be ${GPU_TYPES}, got gpuInstanceTypes[0]=${json(v)}`,
+    },
+    "blue.modelVersion": {
+      set: (v) => ({ ...BASE, "blue.modelVersion": v }),
+      read: (c) => c.blue.modelVersion,
+      refused: (v) =>
+        `blue.modelVersion must be "" (none) or a semantic version such as 1.2.3, got ${json(v)}`,
+    },
+    clusterVersion: {
+      set: (v) => ({ ...BASE, clusterVersion: v, clusterAutoscaler: false }),
+      read: (c) => c.clusterVersion,
+      refused: (v) =>
+        'clusterVersion must be an EKS Kubernetes version "1.<minor>" with minor >= 30 (the serving pods\' ' +
+        "preStop hook uses the sleep lifecycle action, on by default from Kubernetes 1.30), such as " +
+        `"1.35", got ${json(v)}`,
+    },
+    adminPrincipalArns: {
+      set: (v) => ({ ...BASE, adminPrincipalArns: [v] }),
+      read: (c) => c.adminPrincipalArns[0],
+      refused: (v) =>
+        "adminPrincipalArns entries must be IAM role or user ARNs such as arn:aws:iam::123456789012:role/Admin " +
+        `(not sts assumed-role ARNs), got adminPrincipalArns[0]=${json(v)}`,
+    },
+    certificateArn: {
+      set: (v) => ({ ...BASE, certificateArn: v }),
+      read: (c) => c.certificateArn,
+      refused: (v) =>
+        'certificateArn must be "" (HTTP only) or an ACM certificate ARN such as ' +
+        `arn:aws:acm:us-west-2:123456789012:certificate/<uuid>, got ${json(v)}`,
+    },
+    modelName: {
+      set: (v) => ({ ...BASE, modelName: v }),
+      read: (c) => c.modelName,
+      refused: (v) =>
+        `modelName must be 1-63 of [a-z0-9._-] starting with a letter or digit, such as "churn", got ${json(v)}`,
+    },
+    servingNamespace: {
+      set: (v) => ({ ...BASE, servingNamespace: v }),
+      read: (c) => c.servingNamespace,
+      refused: (v) =>
+        `servingNamespace must be a DNS-1123 label (lowercase a-z, 0-9, '-', at most 63), got ${json(v)}`,
+    },
+    "blue.image": {
+      set: (v) => ({ ...BASE, "blue.image": v }),
+      read: (c) => c.blue.image,
+      refused: (v) => `blue.image must be "" (the stack's image) or ${IMAGE}, got ${json(v)}`,
+    },
+    vpcCniAddonVersion: {
+      set: (v) => ({ ...BASE, vpcCniAddonVersion: v }),
+      read: (c) => c.vpcCniAddonVersion,
+      refused: (v) =>
+        `vpcCniAddonVersion must be "" or an EKS add-on version such as "v1.20.4-eksbuild.1", got ${json(v)}`,
+    },
+    onnxruntimeCudaSha256: {
+      set: (v) => ({ ...BASE, onnxruntimeCudaSha256: v }),
+      read: (c) => c.onnxruntimeCudaSha256,
+      refused: (v) => `onnxruntimeCudaSha256 must be "" or 64 lowercase hex characters, got ${json(v)}`,
+    },
+  };
+  const HEX64 = "0123456789abcdef".repeat(4);
+
+  /** [key, value, accepted]: an accepted value parses to itself, a refused one gets exactly its key's message. */
+  const FORMATS: ReadonlyArray<[string, string, boolean]> = [
+    ["aws:region", "us-gov-west-1", true],
+    ["aws:region", "us-iso-east-1", true],
+    ["aws:region", "us-isob-east-1", true],
+    ["aws:region", "ap-southeast-12", true], // two-digit numbers are the format's, for regions to come
+    ["aws:region", "xus-west-2", false],
+    ["aws:region", "us-west-2a", false], // an availability zone, not a region
+    ["aws:region", "u-west-2", false],
+    ["aws:region", "us-west-123", false],
+
+    ["systemNodeInstanceType", "m7i-flex.large", true],
+    ["systemNodeInstanceType", "c5.2xlarge", true],
+    ["systemNodeInstanceType", "Xt3.large", false],
+    ["systemNodeInstanceType", "t3.large.", false],
+
+    ["gpuInstanceTypes", "g10.xlarge", true], // generations to come: g\d+, gr\d+, p\d+
+    ["gpuInstanceTypes", "gr10.4xlarge", true],
+    ["gpuInstanceTypes", "gr6e.4xlarge", true],
+    ["gpuInstanceTypes", "p10.48xlarge", true],
+    ["gpuInstanceTypes", "p4de.24xlarge", true],
+    ["gpuInstanceTypes", "g6-flex.xlarge", true], // an option suffix, as in m7i-flex
+    ["gpuInstanceTypes", "xg5.xlarge", false],
+    ["gpuInstanceTypes", "g5g.2xlarge", false], // Graviton: the ARM AMI
+    ["gpuInstanceTypes", "g6-7.xlarge", false],
+
+    ["blue.modelVersion", "10.20.30", true],
+    ["blue.modelVersion", "1.2.3", true],
+    ["blue.modelVersion", "1.0.0-rc.1", true],
+    ["blue.modelVersion", "1.0.0+build.5", true],
+    ["blue.modelVersion", "1.2.3-beta.2+exp.sha.5114f85", true],
+    ["blue.modelVersion", "01.0.0", false],
+    ["blue.modelVersion", "1.0.0_x", false],
+    ["blue.modelVersion", "1.0.0-", false],
+    ["blue.modelVersion", "1.0.0+", false],
+    ["blue.modelVersion", "1.0.0-rc 1", false],
+
+    ["clusterVersion", "1.35.0", false], // a patch release is not an EKS version
+    ["clusterVersion", "1.3", false],
+
+    ["adminPrincipalArns", "arn:aws:iam::123456789012:user/alice", true],
+    ["adminPrincipalArns", "arn:aws-us-gov:iam::123456789012:role/team/ops/Deploy+Bot@x=,.-", true],
+    ["adminPrincipalArns", "arn:aws-cn:iam::123456789012:role/A", true],
+    ["adminPrincipalArns", " arn:aws:iam::123456789012:role/Admin", false],
+    ["adminPrincipalArns", "arn:aws:iam::123456789012:role/Admin ", false],
+    ["adminPrincipalArns", "arn:aws:iam::123456789012:group/Admins", false],
+    ["adminPrincipalArns", `arn:aws:iam::123456789012:role/${"a".repeat(513)}`, false],
+
+    ["certificateArn", CERT, true],
+    ["certificateArn", ` ${CERT}`, false],
+    ["certificateArn", `${CERT}0`, false],
+    ["certificateArn", CERT.toUpperCase(), false],
+
+    ["modelName", "a", true],
+    ["modelName", "churn_v2.onnx-x", true],
+    ["modelName", "a".repeat(63), true],
+    ["modelName", "a".repeat(64), false],
+    ["modelName", "-churn", false],
+    ["modelName", "churn model", false],
+
+    ["servingNamespace", "a", true],
+    ["servingNamespace", "ml-serving-2", true],
+    ["servingNamespace", "a".repeat(63), true],
+    ["servingNamespace", "a".repeat(64), false],
+    ["servingNamespace", "-serving", false],
+    ["servingNamespace", "serving-", false],
+
+    ["blue.image", "registry.example.com:5000/team/my-app:v1.2.3", true],
+    ["blue.image", "serving:1.0", true],
+    ["blue.image", "serving:1", true],
+    ["blue.image", "ghcr.io/org/sub_team/app-dev.x_y:latest", true],
+    ["blue.image", `a.b-c/d@${DIGEST}`, true],
+    ["blue.image", `serving:v1.2.3@${DIGEST}`, true],
+    ["blue.image", "Registry/serving:1.0", false],
+    ["blue.image", "registry:port/serving", false],
+    ["blue.image", "serving:-1", false],
+    ["blue.image", "serving@sha256:abc", false],
+
+    ["vpcCniAddonVersion", "v1.20.4", true],
+    ["vpcCniAddonVersion", "v10.0.0-eksbuild.1", true],
+    ["vpcCniAddonVersion", "v1.19.10-eksbuild.1", true],
+    ["vpcCniAddonVersion", "xv1.20.4-eksbuild.1", false],
+    ["vpcCniAddonVersion", "v1.20.4+eksbuild.1", false],
+
+    ["onnxruntimeCudaSha256", HEX64, true],
+    ["onnxruntimeCudaSha256", `${HEX64}0`, false],
+    ["onnxruntimeCudaSha256", HEX64.slice(1), false],
+    ["onnxruntimeCudaSha256", `x${HEX64}`, false],
+    ["onnxruntimeCudaSha256", `${HEX64}x`, false],
+    ["onnxruntimeCudaSha256", HEX64.toUpperCase(), false],
+  ];
+  for (const [key, value, accepted] of FORMATS) {
+    const shown = value.length > 40 ? `${value.slice(0, 37)}...` : value;
+    if (accepted) {
+      it(`${key} accepts ${JSON.stringify(shown)}`, () => {
+        assert.equal(KEYS[key].read(parseConfig(KEYS[key].set(value))), value);
+      });
+    } else {
+      it(`${key} refuses ${JSON.stringify(shown)}`, () => {
+        assert.deepEqual(issuesOf(KEYS[key].set(value)), [KEYS[key].refused(value)]);
+      });
+    }
+  }
+});
+
+describe("config: later rules (experiment, accelerator, preview sources, add-ons, production)", () => {
+  const CERT = "arn:aws:acm:us-west-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+  const PINNED = {
+    vpcCniAddonVersion: "v1.20.4-eksbuild.1",
+    kubeProxyAddonVersion: "v1.35.0-eksbuild.2",
+    corednsAddonVersion: "v1.12.4-eksbuild.1",
+    metricsServerAddonVersion: "v0.8.0-eksbuild.1",
+  };
+  const PRODUCTION: RawConfig = { ...BASE, ...PINNED, environment: "production", certificateArn: CERT };
+  const EXPERIMENT = { name: "ab", treatmentVersion: "1.2.0", treatmentPercent: 10 };
+
+  const experimentFields: Array<[Record<string, unknown>, string]> = [
+    [{ name: {} }, "green.experiment.name must be a string, got {}"],
+    [{ treatmentVersion: [] }, "green.experiment.treatmentVersion must be a string, got []"],
+    [{ treatmentPercent: "ten" }, 'green.experiment.treatmentPercent must be an integer, got "ten"'],
+    [{ assignmentKey: {} }, "green.experiment.assignmentKey must be a string, got {}"],
+  ];
+  for (const [field, message] of experimentFields) {
+    it(`an experiment field of the wrong type is named in full: ${message.split(" ")[0]}`, () => {
+      const green = { modelVersion: "1.1.0", experiment: { ...EXPERIMENT, ...field } };
+      assert.deepEqual(issuesOf({ ...BASE, green }), [message]);
+    });
+  }
+
+  it("accepts every value of the enumerated keys", () => {
+    for (const natGateways of ["single", "onePerAz"])
+      assert.equal(parseConfig({ ...BASE, natGateways }).natGateways, natGateways);
+    for (const gpuCapacityType of ["ON_DEMAND", "SPOT"])
+      assert.equal(parseConfig({ ...BASE, gpuCapacityType }).gpuCapacityType, gpuCapacityType);
+    const green = parseConfig({
+      ...BASE,
+      activeColor: "green",
+      green: { modelVersion: "1.1.0", replicas: 2 },
+    });
+    assert.equal(green.activeColor, "green");
+    for (const accelerator of ["", "gpu", "cpu"]) {
+      const cfg = parseConfig({ ...BASE, "blue.accelerator": accelerator, "green.accelerator": accelerator });
+      assert.deepEqual([cfg.blue.accelerator, cfg.green.accelerator], [accelerator, accelerator]);
+    }
+    const cpuOnly = parseConfig({ ...BASE, gpuEnabled: false, "blue.accelerator": "cpu" });
+    assert.equal(cpuOnly.blue.accelerator, "cpu");
+  });
+
+  it("previewAllowedCidrs takes up to 3 CIDRs", () => {
+    const cidrs = ["10.0.0.0/8", "192.168.0.0/16", "203.0.113.0/24"];
+    assert.deepEqual(parseConfig({ ...BASE, previewAllowedCidrs: cidrs }).previewAllowedCidrs, cidrs);
+    assert.deepEqual(
+      parseConfig({ ...BASE, previewAllowedCidrs: '["203.0.113.7/32"]' }).previewAllowedCidrs,
+      ["203.0.113.7/32"],
+    );
+  });
+
+  it("a malformed kube-proxy version is reported once, not also as another minor", () => {
+    assert.deepEqual(issuesOf({ ...BASE, kubeProxyAddonVersion: "xv1.34.1-eksbuild.1" }), [
+      'kubeProxyAddonVersion must be "" or an EKS add-on version such as "v1.20.4-eksbuild.1", got "xv1.34.1-eksbuild.1"',
+    ]);
+  });
+
+  it("a kube-proxy version is compared with clusterVersion only when that is well formed", () => {
+    assert.deepEqual(
+      issuesOf({ ...BASE, clusterVersion: "v1.35", kubeProxyAddonVersion: "v1.35.0-eksbuild.2" }),
+      [
+        'clusterVersion must be an EKS Kubernetes version "1.<minor>" with minor >= 30 (the serving pods\' ' +
+          "preStop hook uses the sleep lifecycle action, on by default from Kubernetes 1.30), such as " +
+          '"1.35", got "v1.35"',
+      ],
+    );
+    const cfg = parseConfig({ ...BASE, clusterVersion: "1.34", kubeProxyAddonVersion: "v1.34.1-eksbuild.1" });
+    assert.equal(cfg.kubeProxyAddonVersion, "v1.34.1-eksbuild.1");
+  });
+
+  it("production: a green live color needs 2 replicas too", () => {
+    assert.deepEqual(
+      issuesOf({ ...PRODUCTION, activeColor: "green", green: { modelVersion: "1.1.0", replicas: 1 } }),
+      [
+        'green.replicas must be at least 2 when environment is "production" (activeColor is green): with one ' +
+          "replica a node drain evicts it before its replacement is healthy in the ALB, got 1. " +
+          "Fix: `pulumi config set --path green.replicas 2`",
+      ],
+    );
+    const cfg = parseConfig({
+      ...PRODUCTION,
+      activeColor: "green",
+      blue: { replicas: 0 },
+      green: { modelVersion: "1.1.0", replicas: 2 },
+    });
+    assert.deepEqual([cfg.activeColor, cfg.green.replicas, cfg.blue.replicas], ["green", 2, 0]);
+  });
+
+  it("production: an unknown active color is reported once, by its own rule", () => {
+    assert.deepEqual(issuesOf({ ...PRODUCTION, activeColor: "purple" }), [
+      'activeColor must be one of "blue", "green", got "purple"',
+    ]);
+  });
+
+  it("a certificate is checked against the region only when the region is well formed", () => {
+    assert.deepEqual(issuesOf({ certificateArn: CERT }), [
+      "aws:region is required, e.g. `pulumi config set aws:region us-west-2`",
+    ]);
+    assert.deepEqual(issuesOf({ "aws:region": "us-west", certificateArn: CERT }), [
+      'region must be an AWS region such as "us-west-2" (set aws:region), got "us-west"',
+    ]);
+  });
+
+  it("only a dotted path of names into a known key gets the --path advice", () => {
+    const key = "green.a-b.c.d";
+    assert.deepEqual(issuesOf({ ...BASE, [key]: "1" }), [
+      `unknown config key ${PROJECT_NAME}:${key} (known keys: ${KNOWN_KEYS})`,
+    ]);
   });
 });
