@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { BatchObserver } from "./batching/batcher";
+import { SeriesCounter, SeriesHistogram } from "./metricSeries";
 
 export const METRIC_PREFIX = "model_server_";
 
@@ -18,7 +19,9 @@ export interface ServerMetricsOptions {
 export class ServerMetrics {
   readonly registry = new Registry();
 
-  readonly requests = new Counter({
+  // The metrics every request or batch records are series metrics (metricSeries.ts): their label
+  // sets resolve once to handles, where prom-client re-hashes labels on every call.
+  readonly requests = new SeriesCounter({
     name: `${METRIC_PREFIX}requests_total`,
     help:
       "Requests answered, by protocol (http, grpc), route (HTTP route template or gRPC method path), " +
@@ -27,7 +30,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new SeriesHistogram({
     name: `${METRIC_PREFIX}request_duration_seconds`,
     help: "Request latency from the first byte received to the response sent, by protocol, route and method.",
     labelNames: ["route", "method", "protocol"] as const,
@@ -35,7 +38,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  readonly inferenceDuration = new Histogram({
+  readonly inferenceDuration = new SeriesHistogram({
     name: `${METRIC_PREFIX}inference_duration_seconds`,
     help: "Duration of one model run (one batch), by model.",
     labelNames: ["model"] as const,
@@ -43,7 +46,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  readonly batchSize = new Histogram({
+  readonly batchSize = new SeriesHistogram({
     name: `${METRIC_PREFIX}batch_size`,
     help: "Rows per model run after dynamic batching, by model.",
     labelNames: ["model"] as const,
@@ -64,7 +67,7 @@ export class ServerMetrics {
     },
   });
 
-  readonly queueWait = new Histogram({
+  readonly queueWait = new SeriesHistogram({
     name: `${METRIC_PREFIX}queue_wait_seconds`,
     help: "Time a request waited in the batching queue before its batch started, by model.",
     labelNames: ["model"] as const,
@@ -145,15 +148,18 @@ export class ServerMetrics {
   /** A batcher observer that records into these metrics under the model's name. */
   batchObserver(model: string): BatchObserver {
     this.depths.set(model, 0);
+    const batchSize = this.batchSize.labels({ model });
+    const inferenceDuration = this.inferenceDuration.labels({ model });
+    const queueWait = this.queueWait.labels({ model });
     return {
       onBatch: (rows, _requests, seconds, failed) => {
-        this.batchSize.observe({ model }, rows);
-        this.inferenceDuration.observe({ model }, seconds);
+        batchSize.observe(rows);
+        inferenceDuration.observe(seconds);
         if (failed) this.inferenceFailures.inc({ model });
       },
       // It changes twice per request; a Map write is all that costs until a scrape reads it.
       onQueueDepth: (depth) => this.depths.set(model, depth),
-      onQueueWait: (seconds) => this.queueWait.observe({ model }, seconds),
+      onQueueWait: (seconds) => queueWait.observe(seconds),
       onRejected: (reason) => this.rejections.inc({ model, reason }),
     };
   }

@@ -4,7 +4,8 @@
  * the moment the server closes it; the server never sees that request, and the client cannot
  * safely retry a POST.
  *
- * From {@link startConnectionDrain} (SIGTERM) on, every response carries `Connection: close`, so
+ * From {@link startConnectionDrain} (SIGTERM) on, every response carries `Connection: close` (the
+ * app's one onSend hook asks {@link isDraining}; load shedding's direct 503s do the same), so
  * during the drain delay each busy connection ends after its current answer and its client
  * reconnects (to this pod while it still listens, or to another). Idle sockets are left alone
  * until the listener closes after the delay: then Node closes those still idle, and from then
@@ -39,11 +40,6 @@ const plugin: FastifyPluginAsync<ConnectionDrainOptions> = async (app, options) 
     draining.add(app);
     reaper = setInterval(() => app.server.closeIdleConnections(), options.intervalMs ?? 50);
     reaper.unref();
-  });
-
-  app.addHook("onSend", (_request, reply, payload, done) => {
-    if (draining.has(app)) reply.header("connection", "close");
-    done(null, payload);
   });
 
   app.addHook("onClose", async () => {

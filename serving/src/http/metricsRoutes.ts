@@ -7,12 +7,19 @@ import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 import { DEFAULT_ACCESS_LOG, type AccessLogPolicy } from "../config";
 import type { ServerMetrics } from "../metrics";
+import type { CounterSeries, HistogramSeries } from "../metricSeries";
 import { wasShed } from "./loadShedding";
 
 export interface MetricsRoutesOptions {
   readonly metrics: ServerMetrics;
   /** Which requests get a "request completed" line: all, errors (status >= 400) or none. Default: "errors". */
   readonly accessLog?: AccessLogPolicy;
+}
+
+/** The series one route template and method records into. */
+interface RouteSeries {
+  readonly duration: HistogramSeries;
+  requests(status: number): CounterSeries;
 }
 
 const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"]);
@@ -31,15 +38,36 @@ const plugin: FastifyPluginAsync<MetricsRoutesOptions> = async (
     });
   }
 
+  // Series handles per route template and method (and status), resolved at first use: a handful
+  // of each, since labels are bounded.
+  const routes = new Map<string, RouteSeries>();
+  const seriesOf = (route: string, method: string): RouteSeries => {
+    const key = `${method} ${route}`;
+    let series = routes.get(key);
+    if (!series) {
+      const byStatus = new Map<number, CounterSeries>();
+      series = {
+        duration: metrics.requestDuration.labels({ route, method, protocol: "http" }),
+        requests: (status) => {
+          let counter = byStatus.get(status);
+          if (!counter) {
+            counter = metrics.requests.labels({ route, method, status, protocol: "http" });
+            byStatus.set(status, counter);
+          }
+          return counter;
+        },
+      };
+      routes.set(key, series);
+    }
+    return series;
+  };
+
   app.addHook("onResponse", (request, reply, done) => {
     // The route template, never the raw URL: bounded label cardinality.
     const route = request.routeOptions.url ?? "unmatched";
-    const status = String(reply.statusCode);
-    metrics.requests.inc({ route, method: request.method, status, protocol: "http" });
-    metrics.requestDuration.observe(
-      { route, method: request.method, protocol: "http" },
-      reply.elapsedTime / 1000,
-    );
+    const series = seriesOf(route, request.method);
+    series.requests(reply.statusCode).inc();
+    series.duration.observe(reply.elapsedTime / 1000);
     if (
       accessLog === "none" ||
       (accessLog === "errors" && (reply.statusCode < 400 || wasShed(request.raw)))

@@ -430,6 +430,32 @@ describe("dynamic batcher", () => {
     assert.deepEqual(runtime.batches, [[1]], "the expired request must not be computed");
   });
 
+  it("times out each request exactly at its own deadline, computing or queued", async () => {
+    const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 1, timeoutMs: 40 });
+    const open = runtime.hold();
+    const computing = track(b.submit(row(1)));
+    await clock.advance(15);
+    const second = track(b.submit(row(2)));
+    await clock.advance(15);
+    const third = track(b.submit(row(3)));
+    await clock.advance(9); // t = 39
+    assert.equal(computing.done, false);
+    await clock.advance(1); // t = 40
+    assertTimeout(computing, "inference did not finish within 40 ms (timed out while the model computed)");
+    await clock.advance(14); // t = 54
+    assert.equal(second.done, false);
+    await clock.advance(1); // t = 55
+    assertTimeout(second, "inference did not finish within 40 ms (timed out waiting in the queue)");
+    await clock.advance(14); // t = 69
+    assert.equal(third.done, false);
+    await clock.advance(1); // t = 70
+    assertTimeout(third, "inference did not finish within 40 ms (timed out waiting in the queue)");
+    assert.equal(clock.pendingTimers, 0, "no deadline timer once nothing waits");
+    open();
+    await b.close();
+    assert.deepEqual(runtime.batches, [[1]]);
+  });
+
   it("a request timing out in the queue leaves the others queued, and its rows uncounted", async () => {
     const { runtime, batcher: b, clock } = batcher({ maxBatchSize: 4, maxDelayMs: 20, timeoutMs: 100 });
     const open = runtime.hold();
