@@ -7,8 +7,8 @@
  * summed into one warning per `summaryIntervalMs` instead of a line each; every one is counted
  * in the request and rejection metrics.
  *
- * Refusal pacing: a connection just refused is not read again for `pauseMs`, jittered over its
- * second half (its 503 is sent at once; the next request it sends waits, unread, in the kernel). A client that asks
+ * Refusal pacing: a connection just refused is not read again for up to `pauseMs` (its 503 is
+ * sent at once; the next request it sends waits, unread, in the kernel). A client that asks
  * again at once — a closed loop, a retry without backoff — would otherwise cost a refusal every
  * event-loop turn, and with enough of them refusals crowd out the batches they exist to protect
  * (measured: goodput fell to a few % of capacity at 10x the queue). This is the backpressure
@@ -26,7 +26,7 @@ export interface LoadSheddingOptions {
   readonly service: { shedIfSaturated(): UnavailableError | undefined };
   /** How often the refusals are summarised in the log, in ms. Default: 10000. */
   readonly summaryIntervalMs?: number;
-  /** Longest a refused connection is left unread, in ms (each waits between half of it and all of it); 0 = not at all. Default: 1000 (the Retry-After the 503 gives). */
+  /** Longest a refused connection is left unread, in ms; 0 = not at all. Default: 1000 (the Retry-After the 503 gives). */
   readonly pauseMs?: number;
 }
 
@@ -40,9 +40,6 @@ const shedRequests = new WeakSet<IncomingMessage>();
 export function wasShed(request: IncomingMessage): boolean {
   return shedRequests.has(request);
 }
-
-/** How often paused connections are checked for their resume time, in ms. */
-const RESUME_TICK_MS = 10;
 
 /** Route templates that queue an inference (POST). */
 export const INFERENCE_ROUTES: ReadonlySet<string> = new Set([
@@ -66,43 +63,30 @@ const plugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, options) => 
   }, options.summaryIntervalMs ?? 10_000);
   summary.unref();
   const pauseMs = options.pauseMs ?? 1000;
-  // Each refused connection resumes at its own time, drawn from the second half of the pause.
-  // Refusals come in bursts (a full queue meets every waiting client in one event-loop turn);
-  // resuming a burst at once would read all those requests again in one turn — hundreds of
-  // refusals back to back, during which nothing else (a probe, a finished batch) is served —
-  // and keep the herd in step for ever. The jitter spreads them out; one timer walks the list.
-  let paused: Array<{ socket: ServerSocket; at: number }> = [];
+  // Every refused connection paused in one window is resumed by one timer.
+  let paused: ServerSocket[] = [];
   let resumeTimer: NodeJS.Timeout | undefined;
-  const resume = (socket: ServerSocket): void => {
-    if (socket.destroyed || !socket._paused) return;
-    socket._paused = false;
-    socket.parser?.resume();
-    socket.resume();
-  };
-  const resumeDue = (): void => {
-    const now = performance.now();
-    const waiting: typeof paused = [];
-    for (const p of paused) {
-      if (p.at <= now) resume(p.socket);
-      else waiting.push(p);
-    }
-    paused = waiting;
-    resumeTimer = paused.length > 0 ? setTimeout(resumeDue, RESUME_TICK_MS) : undefined;
-  };
   const resumeAll = (): void => {
-    clearTimeout(resumeTimer);
     resumeTimer = undefined;
-    for (const p of paused.splice(0)) resume(p.socket);
+    const sockets = paused;
+    paused = [];
+    for (const socket of sockets) {
+      if (socket.destroyed || !socket._paused) continue;
+      socket._paused = false;
+      socket.parser?.resume();
+      socket.resume();
+    }
   };
   const pause = (socket: ServerSocket): void => {
     if (pauseMs <= 0 || socket._paused || socket.destroyed) return;
     socket._paused = true;
     socket.pause();
-    paused.push({ socket, at: performance.now() + pauseMs * (0.5 + Math.random() / 2) });
-    resumeTimer ??= setTimeout(resumeDue, RESUME_TICK_MS);
+    paused.push(socket);
+    resumeTimer ??= setTimeout(resumeAll, pauseMs);
   };
   app.addHook("onClose", async () => {
     clearInterval(summary);
+    clearTimeout(resumeTimer);
     resumeAll();
   });
 

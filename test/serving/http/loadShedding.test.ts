@@ -33,9 +33,6 @@ function rawConnection(port: number): {
 const predict = (body: string, declaredLength = Buffer.byteLength(body)) =>
   `POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${declaredLength}\r\n\r\n${body}`;
 
-/** SHED_PAUSE_MS of the server under test: each refused connection waits 200-400 ms. */
-const PAUSE_MS = 400;
-
 describe("load shedding", () => {
   let server: TestServer;
   let port: number;
@@ -45,7 +42,7 @@ describe("load shedding", () => {
     server = await startTestServer({
       batching: { maxBatchSize: 1, maxQueueSize: 2 },
       wrapRuntime: gate.wrap,
-      timeouts: { shedPauseMs: PAUSE_MS },
+      timeouts: { shedPauseMs: 400 },
     });
     port = Number(new URL(await server.app.listen({ port: 0, host: "127.0.0.1" })).port);
     const send = () =>
@@ -84,7 +81,7 @@ describe("load shedding", () => {
     const next = performance.now();
     conn.socket.write(predict('{"features":[1,1]}'));
     await waitFor(() => conn.responses().length === 2, 5000);
-    assert.ok(conn.responses()[1].at - next >= PAUSE_MS / 2 - 5, "the refused connection was paused");
+    assert.ok(conn.responses()[1].at - next >= 300, "the refused connection was paused");
     assert.match(conn.responses()[1].text, /^HTTP\/1\.1 503 /);
     conn.socket.destroy();
 
@@ -99,31 +96,7 @@ describe("load shedding", () => {
       /_requests_total\{route="\/predict",method="POST",status="503",protocol="http"\} 2\n/,
     );
     assert.match(metrics, /_inference_rejections_total\{model="test-model",reason="queue_full"\} 2\n/);
-  });
 
-  it("resumes a burst of refused connections spread over the second half of the pause, not at once", async () => {
-    const conns = Array.from({ length: 20 }, () => rawConnection(port));
-    for (const c of conns) c.socket.write(predict('{"features":[1,1]}'));
-    await waitFor(() => conns.every((c) => c.responses().length === 1));
-    // Each asks again at once; every one is read (and refused) only when its own pause ends.
-    const asked = performance.now();
-    for (const c of conns) c.socket.write(predict('{"features":[1,1]}'));
-    await waitFor(() => conns.every((c) => c.responses().length === 2), 5000);
-    const waits = conns.map((c) => c.responses()[1].at - asked).sort((a, b) => a - b);
-    for (const c of conns) {
-      assert.match(c.responses()[1].text, /^HTTP\/1\.1 503 /);
-      c.socket.destroy();
-    }
-    assert.ok(waits[0] >= PAUSE_MS / 2 - 5, `first resumed after ${waits[0]} ms`);
-    assert.ok(waits[waits.length - 1] <= PAUSE_MS + 200, `last resumed after ${waits[waits.length - 1]} ms`);
-    // Uniform over 200 ms: 20 resumes all inside one 100 ms stretch has odds of about 1 in 25,000.
-    assert.ok(
-      waits[waits.length - 1] - waits[0] >= 100,
-      `resumes spread over ${waits[waits.length - 1] - waits[0]} ms`,
-    );
-  });
-
-  it("answers every queued request once the model is free", async () => {
     gate.open();
     const answers = await Promise.all(queued);
     assert.deepEqual(
