@@ -4,13 +4,13 @@
  * exists to protect goodput, so the targets are: successful req/s at 3x and 10x >= 80% of the
  * c=64 figure of the same run; a refusal costs little (CPU per 503); p99 of the admitted
  * requests stays bounded; /health and /ready answer within 50 ms throughout (probed every
- * 100 ms on fresh connections, as kubelet does).
+ * 100 ms on fresh connections, as kubelet does, from a process of their own).
  *
  * autocannon is the generator here, because it reports each response's status and time, so the
  * admitted requests' latency is measured apart from the refusals'.
  */
 import { join } from "node:path";
-import { request } from "node:http";
+import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { CHURN_BODY } from "./churn";
 import { checkPrediction, describeEnv, type BenchContext, type Verdict } from "./context";
@@ -201,49 +201,30 @@ async function load(
   };
 }
 
-/** GET /health and /ready alternately every 100 ms, each on a new connection. */
+/**
+ * Probes the server from a process of its own (bench/prober.ts: GET /health and /ready
+ * alternately every 100 ms, each on a new connection), so a probe's time is the server's, not
+ * this process's event loop busy with the load generator.
+ */
 function startProbes(url: string): {
   stop(): Promise<{ probeMaxMs: number; probeFailures: number; probes: number }>;
 } {
-  let max = 0;
-  let failures = 0;
-  let count = 0;
-  let stopped = false;
-  const pending = new Set<Promise<void>>();
-  let which = 0;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    const path = which++ % 2 === 0 ? "/health" : "/ready";
-    const started = performance.now();
-    const done = new Promise<void>((resolve) => {
-      const req = request(`${url}${path}`, { agent: false, timeout: 1000 }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          const ms = performance.now() - started;
-          count++;
-          max = Math.max(max, ms);
-          if (res.statusCode !== 200) failures++;
-          resolve();
-        });
-      });
-      req.on("timeout", () => req.destroy(new Error("probe timed out")));
-      req.on("error", () => {
-        count++;
-        failures++;
-        max = Math.max(max, performance.now() - started);
-        resolve();
-      });
-      req.end();
-    });
-    pending.add(done);
-    void done.then(() => pending.delete(done));
-  }, 100);
+  const child = spawn(
+    process.execPath,
+    ["--require", require.resolve("tsx/cjs"), join(__dirname, "prober.ts"), url],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   return {
     stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await Promise.all(pending);
-      return { probeMaxMs: max, probeFailures: failures, probes: count };
+      child.stdin.end();
+      const code = await exited;
+      if (code !== 0) throw new Error(`bench/prober.ts exited with ${code}: ${output}`);
+      return JSON.parse(output) as { probeMaxMs: number; probeFailures: number; probes: number };
     },
   };
 }
