@@ -23,6 +23,7 @@ import { metricsRoutes } from "./metricsRoutes";
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from "./oip/binary";
 import { oipRoutes } from "./oip/routes";
 import { outcomeRoutes } from "./outcomes";
+import { lazyChildLoggerFactory } from "./requestLogger";
 import { seedRoutes } from "./seed/routes";
 
 /** What the HTTP layer needs; everything else stays below the service. */
@@ -66,6 +67,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit,
     // The access log is written by the metrics plugin's onResponse hook instead, as configured.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
+    // Each request's logger is made on its first log line, not for every request (requestLogger.ts).
+    childLoggerFactory: lazyChildLoggerFactory,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => {
       const incoming = req.headers["x-request-id"];

@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, onRequestHookHandler } from "fastify";
 import fp from "fastify-plugin";
 import type { UnavailableError } from "../errors";
 import { isDraining } from "./connectionDrain";
@@ -90,12 +90,10 @@ const plugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, options) => 
     resumeAll();
   });
 
-  app.addHook("onRequest", (request, reply, done) => {
-    const route = request.routeOptions.url;
-    if (request.method !== "POST" || route === undefined || !INFERENCE_ROUTES.has(route)) {
-      done();
-      return;
-    }
+  // The check runs on the inference routes only, as a route-level hook attached when each route
+  // is declared: no other request pays for it, and an inference request does not have to look
+  // up its route (fastify builds `request.routeOptions` anew on every access).
+  const shedIfFull: onRequestHookHandler = (request, reply, done) => {
     const refusal = service.shedIfSaturated();
     if (!refusal) {
       done();
@@ -115,8 +113,14 @@ const plugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, options) => 
     shedRequests.add(request.raw);
     reply.raw.end(body);
     pause(request.raw.socket as ServerSocket);
+  };
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes("POST") || !INFERENCE_ROUTES.has(route.url)) return;
+    const own = route.onRequest;
+    route.onRequest = own === undefined ? [shedIfFull] : [...(Array.isArray(own) ? own : [own]), shedIfFull];
   });
 };
 
-/** Load shedding for the whole app (fastify-plugin: the hook must see every route). */
+/** Load shedding for the whole app (fastify-plugin: its onRoute hook must see every route declared after it). */
 export const loadShedding = fp(plugin, { name: "load-shedding" });

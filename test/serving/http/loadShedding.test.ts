@@ -61,6 +61,31 @@ describe("load shedding", () => {
     await server.close();
   });
 
+  it("sheds every inference route, and only those, before their bodies are read", async () => {
+    const post = (path: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`;
+    for (const path of [
+      "/predict",
+      "/predict/batch",
+      "/v2/models/test-model/infer",
+      "/v2/models/test-model/versions/1.0.0/infer",
+    ]) {
+      const conn = rawConnection(port);
+      conn.socket.write(post(path));
+      await waitFor(() => conn.responses().length === 1);
+      assert.match(conn.responses()[0].text, /^HTTP\/1\.1 503 /, path);
+      conn.socket.destroy();
+    }
+    // Another POST route waits for its body like any request: no answer until it is sent.
+    const conn = rawConnection(port);
+    conn.socket.write(post("/outcomes"));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(conn.responses().length, 0, "/outcomes is not shed");
+    conn.socket.destroy();
+    // Let the pacing window these refusals opened close, so the next test's pause is its own.
+    await new Promise((r) => setTimeout(r, 450));
+  });
+
   it("refuses before reading the body, in the {error} shape with Retry-After, and paces the connection", async () => {
     const conn = rawConnection(port);
     // Headers and a fraction of a body that claims 100000 bytes: answered without waiting for the rest.
@@ -93,9 +118,9 @@ describe("load shedding", () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(
       metrics,
-      /_requests_total\{route="\/predict",method="POST",status="503",protocol="http"\} 2\n/,
+      /_requests_total\{route="\/predict",method="POST",status="503",protocol="http"\} 3\n/,
     );
-    assert.match(metrics, /_inference_rejections_total\{model="test-model",reason="queue_full"\} 2\n/);
+    assert.match(metrics, /_inference_rejections_total\{model="test-model",reason="queue_full"\} 6\n/);
 
     gate.open();
     const answers = await Promise.all(queued);
