@@ -131,14 +131,17 @@ export interface HistogramSeries {
   observe(value: number): void;
 }
 
+/** What a histogram series holds: its bucket counts, sum and count. */
+type HistogramState = HistogramSeries & { counts: Float64Array; sum: number; count: number };
+
 /** A Prometheus histogram whose label sets resolve to cached {@link HistogramSeries}. */
-export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramSeries> {
+export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramState> {
   readonly type = "histogram";
   private readonly bounds: Float64Array;
 
   constructor(
     config: SeriesMetricConfig<L> & {
-      /** Bucket upper bounds, ascending. */ readonly buckets: readonly number[];
+      /** Bucket upper bounds (sorted here; +Inf is implied). */ readonly buckets: readonly number[];
     },
   ) {
     super(config);
@@ -154,10 +157,10 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
     this.labels(labels).observe(value);
   }
 
-  protected createSeries(): HistogramSeries & { counts: Float64Array; sum: number; count: number } {
+  protected createSeries(): HistogramState {
     const bounds = this.bounds;
     const name = this.name;
-    const series = {
+    const series: HistogramState = {
       // counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound.
       counts: new Float64Array(bounds.length + 1),
       sum: 0,
@@ -174,12 +177,8 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
     return series;
   }
 
-  protected export(labels: Record<string, string>, series: HistogramSeries, into: ExportedValue[]): void {
-    const { counts, sum, count } = series as HistogramSeries & {
-      counts: Float64Array;
-      sum: number;
-      count: number;
-    };
+  protected export(labels: Record<string, string>, series: HistogramState, into: ExportedValue[]): void {
+    const { counts, sum, count } = series;
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {
       cumulative += counts[i];
