@@ -20,6 +20,8 @@ export interface SeedSignature {
   readonly probabilities: TensorSpec;
   readonly label?: TensorSpec;
   readonly labels?: readonly string[];
+  /** The outputs the seed API reads: probabilities, then the label if there is one. */
+  readonly outputs: readonly string[];
 }
 
 /** One prediction in the seed's shape. */
@@ -80,6 +82,7 @@ export function seedSignature(manifest: ModelManifest): SeedSignature {
     probabilities: probabilities as TensorSpec,
     ...(label ? { label } : {}),
     ...(manifest.labels ? { labels: manifest.labels } : {}),
+    outputs: label ? [(probabilities as TensorSpec).name, label.name] : [(probabilities as TensorSpec).name],
   };
 }
 
