@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { BenchContext, Verdict } from "./context";
-import { fixed, int, table } from "./report";
+import { fixed, int, median, table } from "./report";
 import { COMPILED_DIR, REPO, startModelServer, type Launcher } from "./serverProcess";
 
 /** The target: ready within this many ms. */
@@ -146,10 +146,4 @@ async function medianWall(launcher: Launcher, code: string, runs: number): Promi
     times.push(performance.now() - started);
   }
   return median(times);
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
