@@ -4,7 +4,10 @@
  * exists to protect goodput, so the targets are: successful req/s at 3x and 10x >= 80% of the
  * c=64 figure of the same run; a refusal costs little (CPU per 503); p99 of the admitted
  * requests stays bounded; /health and /ready answer within 50 ms throughout (probed every
- * 100 ms on fresh connections, as kubelet does, from a process of their own).
+ * 100 ms on fresh connections, as kubelet does, from a process of their own). The server runs
+ * with a probe listener (PROBE_PORT), as the stack's pods do, and the target is judged there,
+ * where the kubelet's probes go; the same probes on the serving port (where the ALB's health
+ * check goes) are shown beside it.
  *
  * autocannon is the generator here, because it reports each response's status and time, so the
  * admitted requests' latency is measured apart from the refusals'.
@@ -17,7 +20,7 @@ import { checkPrediction, describeEnv, type BenchContext, type Verdict } from ".
 import { startCpuWindow, type CpuUsage } from "./cpuMonitor";
 import { percentile } from "./load";
 import { fixed, int, pct, table } from "./report";
-import { startModelServer } from "./serverProcess";
+import { freePort, startModelServer } from "./serverProcess";
 
 /** The queue size of the overload rows and the multiples of it loaded. */
 export const OVERLOAD_QUEUE = 64;
@@ -36,7 +39,15 @@ export interface OverloadRow {
   readonly okP50Ms: number;
   readonly okP99Ms: number;
   readonly cpu?: CpuUsage;
-  /** Slowest /health and /ready answer while loaded, ms; probes that failed or took > 1 s. */
+  /** Slowest /health and /ready answer on PROBE_PORT while loaded, ms; probes that failed or took > 1 s. */
+  readonly probeMaxMs: number;
+  readonly probeFailures: number;
+  readonly probes: number;
+  /** The same probes sent to the serving port. */
+  readonly servingPort: ProbeFigures;
+}
+
+interface ProbeFigures {
   readonly probeMaxMs: number;
   readonly probeFailures: number;
   readonly probes: number;
@@ -54,16 +65,18 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
   const env: Record<string, string> = {
     LOG_LEVEL: "info",
     MAX_QUEUE_SIZE: String(OVERLOAD_QUEUE),
+    PROBE_PORT: String(await freePort()),
     ...ctx.options.serverEnv,
   };
+  const probeUrl = `http://127.0.0.1:${env.PROBE_PORT}`;
   const server = await startModelServer({ launcher: "node", env, logFile: join(ctx.work, "overload.log") });
   const rows: OverloadRow[] = [];
   try {
     await checkPrediction(server.url, CHURN_BODY, 2);
     for (const multiple of OVERLOAD_MULTIPLES) {
       const connections = OVERLOAD_QUEUE * multiple;
-      await load(server.url, connections, ctx.options.warmup, undefined); // warm-up, unrecorded
-      rows.push(await load(server.url, connections, ctx.options.duration, server.pid));
+      await load(server.url, probeUrl, connections, ctx.options.warmup, undefined); // warm-up, unrecorded
+      rows.push(await load(server.url, probeUrl, connections, ctx.options.duration, server.pid));
     }
   } finally {
     await server.stop();
@@ -81,7 +94,8 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
   console.log(
     `Server: \`node dist/serving/src/main.js\`, ${describeEnv(env)}. Generator: autocannon (per-response status ` +
       "and time, so admitted latency is measured apart from refusals), closed loop: a refused connection asks again at once. " +
-      "Probes: GET /health and /ready every 100 ms on fresh connections.\n",
+      "Probes: GET /health and /ready every 100 ms on fresh connections, to PROBE_PORT (where the stack's kubelet probes go) " +
+      "and, separately, to the serving port (where the ALB's health check goes).\n",
   );
   console.log(
     table(
@@ -101,6 +115,8 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
         "server µs per 503 (est.)",
         "probe max ms",
         "probe fails",
+        "serving port: probe max ms",
+        "fails",
       ],
       rows.map((r, i) => [
         String(r.connections),
@@ -122,6 +138,8 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
             : "< noise",
         fixed(r.probeMaxMs),
         `${r.probeFailures}/${r.probes}`,
+        fixed(r.servingPort.probeMaxMs),
+        `${r.servingPort.probeFailures}/${r.servingPort.probes}`,
       ]),
     ),
   );
@@ -142,7 +160,7 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
   const probeMax = Math.max(...rows.map((r) => r.probeMaxMs));
   const probeFails = rows.reduce((n, r) => n + r.probeFailures, 0);
   verdicts.push({
-    target: `overload: /health and /ready within ${OVERLOAD_TARGETS.probeMs} ms throughout`,
+    target: `overload: /health and /ready (PROBE_PORT) within ${OVERLOAD_TARGETS.probeMs} ms throughout`,
     measured: `slowest ${fixed(probeMax)} ms, ${probeFails} failed`,
     ok: probeMax <= OVERLOAD_TARGETS.probeMs && probeFails === 0,
   });
@@ -151,6 +169,7 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
 
 async function load(
   url: string,
+  probeUrl: string,
   connections: number,
   seconds: number,
   pid: number | undefined,
@@ -158,7 +177,8 @@ async function load(
   const okLatencies: number[] = [];
   let refused = 0;
   let other = 0;
-  const probe = startProbes(url);
+  const probe = startProbes(probeUrl);
+  const servingPortProbe = startProbes(url);
   const endCpu = pid !== undefined ? startCpuWindow([pid]) : () => undefined;
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -184,6 +204,7 @@ async function load(
   const cpu = endCpu();
   const elapsed = cpu?.seconds ?? (performance.now() - started) / 1000;
   const probes = await probe.stop();
+  const servingPort = await servingPortProbe.stop();
   okLatencies.sort((a, b) => a - b);
   return {
     connections,
@@ -198,6 +219,7 @@ async function load(
     okP99Ms: percentile(okLatencies, 0.99),
     ...(cpu ? { cpu } : {}),
     ...probes,
+    servingPort,
   };
 }
 
@@ -206,9 +228,7 @@ async function load(
  * alternately every 100 ms, each on a new connection), so a probe's time is the server's, not
  * this process's event loop busy with the load generator.
  */
-function startProbes(url: string): {
-  stop(): Promise<{ probeMaxMs: number; probeFailures: number; probes: number }>;
-} {
+function startProbes(url: string): { stop(): Promise<ProbeFigures> } {
   const child = spawn(
     process.execPath,
     ["--require", require.resolve("tsx/cjs"), join(__dirname, "prober.ts"), url],
@@ -224,7 +244,7 @@ function startProbes(url: string): {
       child.stdin.end();
       const code = await exited;
       if (code !== 0) throw new Error(`bench/prober.ts exited with ${code}: ${output}`);
-      return JSON.parse(output) as { probeMaxMs: number; probeFailures: number; probes: number };
+      return JSON.parse(output) as ProbeFigures;
     },
   };
 }

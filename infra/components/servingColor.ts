@@ -16,6 +16,9 @@ import {
 } from "../../serving/src/experiment/settings";
 import { versionPrefix } from "../../serving/src/model/manifest";
 import { DEFAULT_GRPC_PORT } from "./grpcRouting";
+
+/** The probe listener's port in the pods (see ServingColorArgs.probePort). */
+export const DEFAULT_PROBE_PORT = 8082;
 import { providersFor } from "../../serving/src/runtime/providers";
 import {
   cpuCores,
@@ -74,6 +77,13 @@ export interface ServingColorArgs {
   readonly region: pulumi.Input<string>;
   /** Port the server listens on (PORT) and the Service exposes. Default: 8080. */
   readonly servingPort?: number;
+  /**
+   * Port of the server's probe listener (PROBE_PORT): the kubelet's startup, readiness and
+   * liveness probes go there, answered by a thread of their own, so a busy serving port cannot
+   * make them time out (which would take a loaded pod out of service or restart it). Not exposed
+   * by the Service; the ALB's health check stays on the serving port. Default: 8082.
+   */
+  readonly probePort?: number;
   /**
    * The color computes on a GPU: one NVIDIA GPU per pod, GPU nodes, the CUDA provider first.
    * false = CPU: no GPU request or toleration, CPU nodes, the CPU provider. Default: true.
@@ -280,6 +290,12 @@ export class ServingColor extends pulumi.ComponentResource {
     const parent = { parent: this };
     // gRPC only when the load balancer routes it (a certificate); else the server keeps it off.
     const grpcPort = args.grpcTargetGroupArn !== undefined ? (args.grpcPort ?? DEFAULT_GRPC_PORT) : undefined;
+    const probePort = args.probePort ?? DEFAULT_PROBE_PORT;
+    if (probePort === port || probePort === grpcPort) {
+      throw new Error(
+        `${name}: probePort ${probePort} is also the ${probePort === port ? "serving" : "gRPC"} port`,
+      );
+    }
 
     this.service = new k8s.core.v1.Service(
       `${name}-svc`,
@@ -349,6 +365,7 @@ export class ServingColor extends pulumi.ComponentResource {
     const env: k8s.types.input.core.v1.EnvVar[] = [
       { name: "PORT", value: String(port) },
       { name: "GRPC_PORT", value: grpcPort !== undefined ? String(grpcPort) : "off" },
+      { name: "PROBE_PORT", value: String(probePort) },
       { name: "HOST", value: "0.0.0.0" },
       { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
       { name: "ACCESS_LOG", value: tuning.accessLog },
@@ -379,7 +396,7 @@ export class ServingColor extends pulumi.ComponentResource {
       timeoutSeconds: number,
       failureThreshold: number,
     ) => ({
-      httpGet: { path, port: "http", scheme: "HTTP" },
+      httpGet: { path, port: "probes", scheme: "HTTP" },
       periodSeconds,
       timeoutSeconds,
       failureThreshold,
@@ -460,6 +477,7 @@ export class ServingColor extends pulumi.ComponentResource {
                     ...(grpcPort !== undefined
                       ? [{ name: "grpc", containerPort: grpcPort, protocol: "TCP" }]
                       : []),
+                    { name: "probes", containerPort: probePort, protocol: "TCP" },
                   ],
                   env,
                   resources: {

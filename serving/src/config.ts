@@ -76,6 +76,13 @@ export interface ServerConfig {
    * serves no gRPC; 0 binds an ephemeral port, as PORT=0 does. Default: 8081.
    */
   readonly grpcPort: number | "off";
+  /**
+   * TCP port, on HOST, of a listener that answers only the probe paths (`/health`, `/ready`,
+   * `/v2/health/live`, `/v2/health/ready`) from a thread of its own, so the kubelet's probes are
+   * answered at once however busy the serving port is (probes/probeWorker.ts); "off" starts none;
+   * 0 binds an ephemeral port. The stack sets it and points the pods' probes at it. Default: "off".
+   */
+  readonly probePort: number | "off";
   /** Listen address. Default: "0.0.0.0". */
   readonly host: string;
   /** pino log level. Default: "info". */
@@ -192,13 +199,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 
   const base: ServerConfig = {
     port: read("PORT", 8080, int(0, 65535)),
-    grpcPort: read<number | "off">("GRPC_PORT", DEFAULT_GRPC_PORT, (raw) => {
-      if (raw === "off") return "off";
-      if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
-        throw new Error(`expected "off" or an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
-      }
-      return Number(raw);
-    }),
+    grpcPort: read<number | "off">("GRPC_PORT", DEFAULT_GRPC_PORT, portOrOff),
+    probePort: read<number | "off">("PROBE_PORT", "off", portOrOff),
     host: read("HOST", "0.0.0.0", (raw) => raw),
     logLevel: read<LogLevel>("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
     accessLog: read("ACCESS_LOG", DEFAULT_ACCESS_LOG, oneOf(ACCESS_LOG_POLICIES)),
@@ -260,6 +262,17 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       `BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least HEADERS_TIMEOUT_MS (${config.headersTimeoutMs})`,
     );
   }
+  const ports = [
+    ["PORT", config.port],
+    ["GRPC_PORT", config.grpcPort],
+    ["PROBE_PORT", config.probePort],
+  ] as const;
+  for (const [i, [key, value]] of ports.entries()) {
+    const clash = ports
+      .slice(0, i)
+      .find(([, other]) => typeof value === "number" && value !== 0 && other === value);
+    if (clash) problems.push(`${key} (${value}) is the same port as ${clash[0]}: give each listener its own`);
+  }
   if (config.maxRowsPerRequest === 0) {
     Object.assign(config, { maxRowsPerRequest: Math.max(4096, config.maxBatchSize) });
   } else if (problems.length === 0 && config.maxRowsPerRequest < config.maxBatchSize) {
@@ -280,6 +293,15 @@ function s3Limits(env: Env, problems: string[]): S3CallLimits {
     problems.push((err as Error).message);
     return DEFAULT_S3_CALL_LIMITS;
   }
+}
+
+/** A TCP port, or "off". */
+function portOrOff(raw: string): number | "off" {
+  if (raw === "off") return "off";
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new Error(`expected "off" or an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
 }
 
 /** `{ [key]: value }`, or nothing when the value is unset (keeps unset optional keys absent). */

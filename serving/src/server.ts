@@ -9,6 +9,7 @@ import { DEFAULT_INFERENCE_THREAD, type ServerConfig } from "./config";
 import { GrpcInferenceServer } from "./grpc/server";
 import { buildApp } from "./http/app";
 import { ServerMetrics } from "./metrics";
+import { ProbeListener } from "./probes/probeListener";
 import { createOnnxRuntime } from "./runtime/onnxRuntime";
 import { createWorkerRuntime } from "./runtime/workerRuntime";
 import { createServedModels } from "./service/createServedModels";
@@ -30,6 +31,8 @@ export interface ServerHandle {
   readonly grpc?: GrpcInferenceServer;
   /** The gRPC port actually bound (real even when GRPC_PORT=0), unless gRPC is off. */
   readonly grpcPort?: number;
+  /** The port the probe listener actually bound (real even when PROBE_PORT=0), unless PROBE_PORT is "off". */
+  readonly probePort?: number;
   /** Settles when the first model load attempt sequence ends (ready or failed for good). */
   readonly loaded: Promise<void>;
   /**
@@ -163,10 +166,15 @@ export async function startServer(
           maxMessageBytes: config.bodyLimitBytes,
         });
   const grpcPort = grpc ? await grpc.listen(config.host, config.grpcPort as number) : undefined;
+  const probes =
+    config.probePort === "off"
+      ? undefined
+      : await ProbeListener.start({ host: config.host, port: config.probePort, service: served, logger });
   logger.info(
     {
       url,
       grpcPort: grpcPort ?? "off",
+      probePort: probes?.port ?? "off",
       model: config.model.uri ?? `${config.model.name}@${config.model.version}`,
       providers: config.executionProviders,
       inferenceThread: config.inferenceThread ?? DEFAULT_INFERENCE_THREAD,
@@ -186,8 +194,25 @@ export async function startServer(
       drainDelayMs: config.drainDelaySeconds * 1000,
       logger,
       reason,
-    }).then(() => loaded);
+    })
+      // Probes on PROBE_PORT answer until the end: readiness 503 through the drain, then refused.
+      .finally(() => probes?.close())
+      .then(() => loaded);
+    // drainAndClose has marked the models draining: tell the probe thread now, not on its next beat.
+    probes?.publish();
     return shuttingDown;
   };
-  return { app, service, models: served, metrics, logger, url, grpc, grpcPort, loaded, shutdown };
+  return {
+    app,
+    service,
+    models: served,
+    metrics,
+    logger,
+    url,
+    grpc,
+    grpcPort,
+    ...(probes ? { probePort: probes.port } : {}),
+    loaded,
+    shutdown,
+  };
 }

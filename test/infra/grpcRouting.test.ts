@@ -71,7 +71,10 @@ describe("gRPC through the ALB under mocks", () => {
       for (const color of ["blue", "green"]) {
         const d = dev.one(T.deployment, `serving-${color}`);
         assert.equal(envOf(d).GRPC_PORT, "off");
-        expectAt(d, `${SERVER}.ports`, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+        expectAt(d, `${SERVER}.ports`, [
+          { name: "http", containerPort: 8080, protocol: "TCP" },
+          { name: "probes", containerPort: 8082, protocol: "TCP" },
+        ]);
       }
       assert.equal(dev.outputs.grpcEndpoint, "");
     });
@@ -117,6 +120,7 @@ describe("gRPC through the ALB under mocks", () => {
         expectAt(d, `${SERVER}.ports`, [
           { name: "http", containerPort: 8080, protocol: "TCP" },
           { name: "grpc", containerPort: 8081, protocol: "TCP" },
+          { name: "probes", containerPort: 8082, protocol: "TCP" },
         ]);
         // Both bindings exist before the pods (one readiness gate each), and the gRPC group is in use.
         assert.ok(d.dependsOn.includes(binding.urn), `${d.name} must wait for ${binding.name}`);

@@ -193,6 +193,7 @@ describe("servingColor: the two colors under mocks", () => {
       const expected: Record<string, string> = {
         PORT: "8080",
         GRPC_PORT: "off",
+        PROBE_PORT: "8082",
         HOST: "0.0.0.0",
         LOG_LEVEL: "info",
         MODEL_URI: `s3://${bucket}/models/churn/1.0.0/`,
@@ -294,7 +295,7 @@ describe("servingColor: the two colors under mocks", () => {
       expectAt(d, "spec.template.spec.volumes[name=model-cache].emptyDir", { sizeLimit: "20Gi" });
     });
 
-    it("probes: startup and readiness on /ready (startup allows 10 minutes), liveness on /health", () => {
+    it("probes: startup and readiness on /ready (startup allows 10 minutes), liveness on /health, all on the probe listener's port", () => {
       const d = dev.one(T.deployment, "serving-blue");
       expectAt(d, `${SERVER}.startupProbe.httpGet.path`, "/ready");
       expectAt(d, `${SERVER}.startupProbe.periodSeconds`, 10);
@@ -302,8 +303,13 @@ describe("servingColor: the two colors under mocks", () => {
       expectAt(d, `${SERVER}.readinessProbe.httpGet.path`, "/ready");
       expectAt(d, `${SERVER}.livenessProbe.httpGet.path`, "/health");
       for (const p of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-        expectAt(d, `${SERVER}.${p}.httpGet.port`, "http");
+        expectAt(d, `${SERVER}.${p}.httpGet.port`, "probes");
       }
+      expectAt(d, `${SERVER}.ports`, [
+        { name: "http", containerPort: 8080, protocol: "TCP" },
+        { name: "probes", containerPort: 8082, protocol: "TCP" },
+      ]);
+      assert.equal(loadServerConfig(envOf(d)).probePort, 8082);
     });
 
     it("preStop sleep, termination grace, server drain and ALB deregistration delay agree", () => {

@@ -10,6 +10,7 @@ describe("server config", () => {
     assert.deepEqual(loadConfig({}), {
       port: 8080,
       grpcPort: 8081,
+      probePort: "off",
       host: "0.0.0.0",
       logLevel: "info",
       accessLog: "errors",
@@ -52,6 +53,7 @@ describe("server config", () => {
     const config = loadConfig({
       PORT: "9000",
       GRPC_PORT: "9001",
+      PROBE_PORT: "9002",
       HOST: "127.0.0.1",
       LOG_LEVEL: "debug",
       ACCESS_LOG: "all",
@@ -76,6 +78,9 @@ describe("server config", () => {
     assert.equal(config.grpcPort, 9001);
     assert.equal(loadConfig({ GRPC_PORT: "off" }).grpcPort, "off");
     assert.equal(loadConfig({ GRPC_PORT: "0" }).grpcPort, 0);
+    assert.equal(config.probePort, 9002);
+    assert.equal(loadConfig({}).probePort, "off");
+    assert.equal(loadConfig({ PROBE_PORT: "0", GRPC_PORT: "0", PORT: "0" }).probePort, 0);
     assert.equal(config.model.uri, "s3://my-bucket/models/churn/2.0.0/");
     assert.equal(config.model.root, "/models");
     assert.equal(config.model.version, "2.1.0-rc.1");
@@ -189,6 +194,26 @@ describe("server config", () => {
       "a gRPC port that is neither off nor a port",
       { GRPC_PORT: "70000" },
       'GRPC_PORT: expected "off" or an integer from 0 to 65535, got "70000"',
+    ],
+    [
+      "a probe port that is neither off nor a port",
+      { PROBE_PORT: "health" },
+      'PROBE_PORT: expected "off" or an integer from 0 to 65535, got "health"',
+    ],
+    [
+      "a probe port that is the serving port",
+      { PORT: "8080", PROBE_PORT: "8080" },
+      "PROBE_PORT (8080) is the same port as PORT: give each listener its own",
+    ],
+    [
+      "a gRPC port that is the serving port",
+      { PORT: "9000", GRPC_PORT: "9000" },
+      "GRPC_PORT (9000) is the same port as PORT: give each listener its own",
+    ],
+    [
+      "a probe port that is the gRPC port",
+      { PROBE_PORT: "8081" },
+      "PROBE_PORT (8081) is the same port as GRPC_PORT: give each listener its own",
     ],
     [
       "a shutdown timeout not above the drain delay",

@@ -104,7 +104,8 @@ describe("server image build", () => {
     assert.match(final, /^USER 10001:10001$/m);
     assert.match(final, /^ENTRYPOINT \["\/usr\/bin\/tini", "--"\]$/m);
     assert.match(final, /^CMD \["node", "dist\/serving\/src\/main\.js"\]$/m);
-    assert.match(final, /^EXPOSE 8080 8081$/m);
+    assert.match(final, /^EXPOSE 8080 8081 8082$/m);
+    assert.match(final, /^\s+PROBE_PORT=8082 \\$/m);
     assert.match(final, /^STOPSIGNAL SIGTERM$/m);
     assert.doesNotMatch(final, /tsx|npm (ci|install)/, "no TypeScript runner or installs in the final stage");
   });

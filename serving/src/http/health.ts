@@ -3,8 +3,10 @@
  * Protocol's (`/v2/health/live`, `/v2/health/ready`). Liveness is cheap and only says the
  * process answers; readiness is 200 only while the model is loaded, verified and warm and the
  * server is not draining — 503 otherwise, so Kubernetes and the ALB stop sending traffic.
+ * The answers are defined in probes/probeAnswers.ts, shared with the probe listener (PROBE_PORT).
  */
 import type { FastifyPluginAsync } from "fastify";
+import { PROBE_PATHS, probeAnswer, snapshotOf } from "../probes/probeAnswers";
 import type { ServedModels } from "../service/servedModels";
 
 export interface HealthOptions {
@@ -12,20 +14,10 @@ export interface HealthOptions {
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { service }) => {
-  app.get("/health", async () => ({ status: "ok" }));
-
-  app.get("/ready", async (_request, reply) => {
-    const model = service.model;
-    if (service.ready && model) {
-      return { status: "ready", model: model.manifest.name, version: model.manifest.version };
-    }
-    return reply.status(503).send({ status: service.state, error: service.stateReason });
-  });
-
-  app.get("/v2/health/live", async () => ({ live: true }));
-
-  app.get("/v2/health/ready", async (_request, reply) => {
-    if (service.ready) return { ready: true };
-    return reply.status(503).send({ ready: false, error: service.stateReason });
-  });
+  for (const path of PROBE_PATHS) {
+    app.get(path, async (_request, reply) => {
+      const answer = probeAnswer(path, snapshotOf(service));
+      return reply.status(answer.statusCode).send(answer.body);
+    });
+  }
 };

@@ -8,10 +8,11 @@
  * dies, every pending and later run rejects (each batch's requests get a 500) and the error is
  * logged; the process keeps answering health checks so the orchestrator can replace it.
  */
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { TensorSpec } from "../model/manifest";
 import { silentLogger, type Logger } from "../logger";
+import { startWorkerThread } from "../workerThread";
 import type { OnnxRuntimeOptions } from "./onnxRuntime";
 import type { HostTensor, InferenceRuntime, TensorMap } from "./runtime";
 import { compactFeeds, type FromWorker, type ToWorker, type WorkerInit } from "./workerProtocol";
@@ -66,16 +67,9 @@ export async function createWorkerRuntime(
   });
 }
 
-/** The worker next to this file: `.ts` under tsx (tests, `npm start`), `.js` once compiled. */
-const WORKER_FILE = join(__dirname, `inferenceWorker${extname(__filename)}`);
-
-/** Starts the inference worker for a model. */
+/** Starts the inference worker (the module next to this file) for a model. */
 export function startWorker(init: WorkerInit): Worker {
-  if (extname(WORKER_FILE) !== ".ts") return new Worker(WORKER_FILE, { workerData: init });
-  // A worker's entry file bypasses require hooks (and Node 20 does not pass module hooks to
-  // workers), so a .ts worker starts from a CommonJS stub that registers tsx first.
-  const stub = `require(${JSON.stringify(require.resolve("tsx/cjs"))}); require(${JSON.stringify(WORKER_FILE)});`;
-  return new Worker(stub, { eval: true, workerData: init });
+  return startWorkerThread(join(__dirname, "inferenceWorker"), init);
 }
 
 interface PendingRun {
