@@ -13,6 +13,9 @@ import { ServerMetrics } from "../../serving/src/metrics";
 import { LocalModelStore } from "../../serving/src/model/localStore";
 import { createOnnxRuntime } from "../../serving/src/runtime/onnxRuntime";
 import type { InferenceRuntime } from "../../serving/src/runtime/runtime";
+import pino from "pino";
+import { loadConfig } from "../../serving/src/config";
+import { startServer, type ServerHandle } from "../../serving/src/server";
 import { ModelService } from "../../serving/src/service/modelService";
 import { softmaxClassifier, type BuiltModel } from "../../serving/tools/models";
 import { writeModelVersion } from "../../serving/tools/modelRepository";
@@ -221,4 +224,47 @@ export async function postJson(
 export function metricValue(text: string, sample: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
   return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+/** A server started by startServer, as main.ts starts it, with the log lines it wrote. */
+export interface RealServer {
+  readonly server: ServerHandle;
+  readonly lines: Array<Record<string, unknown>>;
+  /** Shuts the server down (if the test has not) and removes the model repository. */
+  close(): Promise<void>;
+}
+
+/**
+ * Writes IDENTITY_CLASSIFIER as clf 1.0.0 and starts the real server on it, on ephemeral
+ * loopback ports with no drain delay and no gRPC, plus `env` on top.
+ */
+export async function startRealServer(env: Record<string, string>): Promise<RealServer> {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeModelVersion({ root: dir, name: "clf", model: IDENTITY_CLASSIFIER });
+    const config = loadConfig({
+      PORT: "0",
+      GRPC_PORT: "off",
+      HOST: "127.0.0.1",
+      MODEL_ROOT: dir,
+      MODEL_NAME: "clf",
+      MODEL_VERSION: "1.0.0",
+      DRAIN_DELAY_SECONDS: "0",
+      ...env,
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const server = await startServer(config, { logger });
+    return {
+      server,
+      lines,
+      close: async () => {
+        await server.shutdown("test");
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

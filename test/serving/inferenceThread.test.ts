@@ -4,10 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../serving/src/config";
-import { startServer, type ServerHandle } from "../../serving/src/server";
-import { writeModelVersion } from "../../serving/tools/modelRepository";
-import { IDENTITY_CLASSIFIER, softmax2, assertClose, tempDir } from "./helpers";
-import pino from "pino";
+import { softmax2, assertClose, startRealServer } from "./helpers";
 
 describe("INFERENCE_THREAD", function () {
   this.timeout(20_000);
@@ -31,23 +28,8 @@ describe("INFERENCE_THREAD", function () {
   });
 
   it("worker: the server loads the model in a worker thread and answers /predict exactly as before", async () => {
-    const { dir, cleanup } = await tempDir();
-    let server: ServerHandle | undefined;
+    const { server, lines, close } = await startRealServer({ GRPC_PORT: "0", INFERENCE_THREAD: "worker" });
     try {
-      await writeModelVersion({ root: dir, name: "clf", model: IDENTITY_CLASSIFIER });
-      const config = loadConfig({
-        PORT: "0",
-        GRPC_PORT: "0",
-        HOST: "127.0.0.1",
-        MODEL_ROOT: dir,
-        MODEL_NAME: "clf",
-        MODEL_VERSION: "1.0.0",
-        INFERENCE_THREAD: "worker",
-        DRAIN_DELAY_SECONDS: "0",
-      });
-      const lines: Array<Record<string, unknown>> = [];
-      const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
-      server = await startServer(config, { logger });
       await server.loaded;
       assert.equal(server.service.ready, true);
       const res = await fetch(`${server.url}/predict`, {
@@ -62,8 +44,7 @@ describe("INFERENCE_THREAD", function () {
       const listening = lines.find((l) => l.msg === "listening; loading model");
       assert.equal(listening?.inferenceThread, "worker");
     } finally {
-      await server?.shutdown("test");
-      await cleanup();
+      await close();
     }
   });
 });

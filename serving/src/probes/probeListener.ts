@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { Logger } from "../logger";
-import { startWorkerThread } from "../workerThread";
+import { startWorkerThread, whenWorkerStarted } from "../workerThread";
 import { snapshotOf, type ReadinessSnapshot, type ReadinessSource } from "./probeAnswers";
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from "./probeProtocol";
 
@@ -60,29 +60,15 @@ export class ProbeListener {
     Atomics.store(new BigInt64Array(data.heartbeat), 0, BigInt(Date.now()));
     const spawn = options.spawnWorker ?? ((d) => startWorkerThread(join(__dirname, "probeWorker"), d));
     const worker = spawn(data);
-    const port = await new Promise<number>((resolve, reject) => {
-      const onMessage = (message: FromProbeWorker): void => {
-        cleanup();
-        if (message.type === "listening") resolve(message.port);
-        else reject(new Error(`probe listener on ${options.host}:${options.port}: ${message.message}`));
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(new Error(`probe listener thread failed to start: ${err.message}`));
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new Error(`probe listener thread exited with code ${code} while starting`));
-      };
-      const cleanup = (): void => {
-        worker.off("message", onMessage);
-        worker.off("error", onError);
-        worker.off("exit", onExit);
-      };
-      worker.on("message", onMessage);
-      worker.on("error", onError);
-      worker.on("exit", onExit);
-    }).catch(async (err: Error) => {
+    const port = await whenWorkerStarted(
+      worker,
+      "probe listener thread",
+      "starting",
+      (message: FromProbeWorker) =>
+        message.type === "listening"
+          ? message.port
+          : new Error(`probe listener on ${options.host}:${options.port}: ${message.message}`),
+    ).catch(async (err: Error) => {
       await worker.terminate();
       throw err;
     });

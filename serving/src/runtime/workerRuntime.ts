@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { TensorSpec } from "../model/manifest";
 import { silentLogger, type Logger } from "../logger";
-import { startWorkerThread } from "../workerThread";
+import { startWorkerThread, whenWorkerStarted } from "../workerThread";
 import type { OnnxRuntimeOptions } from "./onnxRuntime";
 import type { HostTensor, InferenceRuntime, TensorMap } from "./runtime";
 import { compactFeeds, type FromWorker, type ToWorker, type WorkerInit } from "./workerProtocol";
@@ -36,34 +36,14 @@ export async function createWorkerRuntime(
     ...(options.interOpThreads ? { interOpThreads: options.interOpThreads } : {}),
   };
   const worker = (options.spawnWorker ?? startWorker)(init);
-  return new Promise<InferenceRuntime>((resolve, reject) => {
-    const onMessage = (message: FromWorker): void => {
-      if (message.type === "log") {
-        logger[message.level](message.obj, message.msg);
-      } else if (message.type === "ready") {
-        cleanup();
-        resolve(new WorkerRuntime(worker, message, logger));
-      } else if (message.type === "failed") {
-        cleanup();
-        reject(new Error(message.message));
-      }
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(new Error(`inference worker failed while loading the model: ${err.message}`));
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new Error(`inference worker exited with code ${code} while loading the model`));
-    };
-    const cleanup = (): void => {
-      worker.off("message", onMessage);
-      worker.off("error", onError);
-      worker.off("exit", onExit);
-    };
-    worker.on("message", onMessage);
-    worker.on("error", onError);
-    worker.on("exit", onExit);
+  return whenWorkerStarted(worker, "inference worker", "loading the model", (message: FromWorker) => {
+    if (message.type === "log") {
+      logger[message.level](message.obj, message.msg);
+      return undefined;
+    }
+    if (message.type === "ready") return new WorkerRuntime(worker, message, logger);
+    if (message.type === "failed") return new Error(message.message);
+    return undefined;
   });
 }
 

@@ -7,13 +7,10 @@
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import pino from "pino";
-import { loadConfig } from "../../../serving/src/config";
+import { Worker } from "node:worker_threads";
 import { PROBE_PATHS, type ReadinessSource } from "../../../serving/src/probes/probeAnswers";
 import { ProbeListener } from "../../../serving/src/probes/probeListener";
-import { startServer, type ServerHandle } from "../../../serving/src/server";
-import { writeModelVersion } from "../../../serving/tools/modelRepository";
-import { IDENTITY_CLASSIFIER, memoryLogger, startTestServer, tempDir } from "../helpers";
+import { memoryLogger, startRealServer, startTestServer } from "../helpers";
 
 interface Answer {
   readonly status: number;
@@ -200,6 +197,31 @@ describe("probe listener (PROBE_PORT)", function () {
     }
   });
 
+  it("fails to start, saying so, when its thread dies or throws before listening", async () => {
+    const spawnExit = () => new Worker("process.exit(3)", { eval: true });
+    await assert.rejects(
+      ProbeListener.start({
+        host: "127.0.0.1",
+        port: 0,
+        service: fakeSource(),
+        logger: memoryLogger(),
+        spawnWorker: spawnExit,
+      }),
+      { message: "probe listener thread exited with code 3 while starting" },
+    );
+    const spawnThrow = () => new Worker("throw new Error('no sockets here')", { eval: true });
+    await assert.rejects(
+      ProbeListener.start({
+        host: "127.0.0.1",
+        port: 0,
+        service: fakeSource(),
+        logger: memoryLogger(),
+        spawnWorker: spawnThrow,
+      }),
+      { message: "probe listener thread failed while starting: no sockets here" },
+    );
+  });
+
   it("refuses connections once closed", async () => {
     const probes = await start(fakeSource());
     assert.equal((await get(probes.port, "/health")).status, 200);
@@ -208,23 +230,8 @@ describe("probe listener (PROBE_PORT)", function () {
   });
 
   it("startServer: PROBE_PORT serves the probes, reports the drain at once and closes after the serving port", async () => {
-    const { dir, cleanup } = await tempDir();
-    let server: ServerHandle | undefined;
+    const { server, lines, close } = await startRealServer({ PROBE_PORT: "0", DRAIN_DELAY_SECONDS: "0.5" });
     try {
-      await writeModelVersion({ root: dir, name: "clf", model: IDENTITY_CLASSIFIER });
-      const config = loadConfig({
-        PORT: "0",
-        GRPC_PORT: "off",
-        PROBE_PORT: "0",
-        HOST: "127.0.0.1",
-        MODEL_ROOT: dir,
-        MODEL_NAME: "clf",
-        MODEL_VERSION: "1.0.0",
-        DRAIN_DELAY_SECONDS: "0.5",
-      });
-      const lines: Array<Record<string, unknown>> = [];
-      const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
-      server = await startServer(config, { logger });
       const probePort = server.probePort!;
       assert.equal(typeof probePort, "number");
       assert.equal(lines.find((l) => l.msg === "listening; loading model")?.probePort, probePort);
@@ -243,10 +250,8 @@ describe("probe listener (PROBE_PORT)", function () {
       });
       await stopping;
       await assert.rejects(get(probePort, "/health"), /ECONNREFUSED/);
-      server = undefined;
     } finally {
-      await server?.shutdown("cleanup");
-      await cleanup();
+      await close();
     }
   });
 });
