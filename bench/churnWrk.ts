@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { CHURN_BODY } from "./churn";
 import { describeEnv, type BenchContext, type Verdict } from "./context";
-import { fixed, int, median, pct, table } from "./report";
+import { fixed, int, median, pct, range, table } from "./report";
 import { startFloorServer, startModelServer } from "./serverProcess";
 import { runWrk, wrkVersion, type WrkResult } from "./wrk";
 
@@ -130,12 +130,11 @@ export async function churnWrkSection(ctx: BenchContext): Promise<ChurnWrkResult
       }),
     ),
   );
-  const sorted = [...pairRatios].sort((a, b) => a - b);
   console.log(
     `\nserved/floor: ${pct(served.requestsPerSecond / floor.requestsPerSecond)} of req/s (pooled). Server CPU per ` +
       `request: ${cpuRatio !== undefined ? `${fixed(cpuRatio)}x` : "—"} the floor's, median of ${pairRatios.length} ` +
       `pairs (target <= ${CPU_PER_REQUEST_TARGET}x); pairs ranged ` +
-      `${sorted.length ? `${fixed(sorted[0])}x-${fixed(sorted[sorted.length - 1])}x` : "—"}, pooled ` +
+      `${range(pairRatios, (r) => `${fixed(r)}x`)}, pooled ` +
       `${pooledRatio !== undefined ? `${fixed(pooledRatio)}x` : "—"}.\n`,
   );
   return {

@@ -24,7 +24,7 @@ import { CHURN_BODY } from "./churn";
 import { checkPrediction, describeEnv, type BenchContext, type Verdict } from "./context";
 import { startCpuWindow, type CpuUsage } from "./cpuMonitor";
 import { percentile } from "./load";
-import { fixed, int, median, pct, table } from "./report";
+import { fixed, int, median, pct, range, table } from "./report";
 import { freePort, startModelServer } from "./serverProcess";
 
 /** The queue size of the overload rows and the multiples of it loaded. */
@@ -184,11 +184,10 @@ export async function overloadSection(ctx: BenchContext): Promise<OverloadResult
   for (const r of rows.slice(1)) {
     const x = r.connections / OVERLOAD_QUEUE;
     const ratios = goodputRatios[`${x}x`];
-    const sorted = [...ratios].sort((a, b) => a - b);
     const ratio = median(ratios);
     console.log(
       `${x}x: 200/s over the 1x slice of the same round, by round: ${ratios.map(pct).join(", ")}; ` +
-        `median ${pct(ratio)} (range ${pct(sorted[0])}-${pct(sorted[sorted.length - 1])}, pooled ${pct(r.okPerSecond / base.okPerSecond)}).`,
+        `median ${pct(ratio)} (range ${range(ratios, pct)}, pooled ${pct(r.okPerSecond / base.okPerSecond)}).`,
     );
     verdicts.push({
       target: `overload ${x}x queue (c=${r.connections}): 200/s >= ${pct(OVERLOAD_TARGETS.goodputOfC64)} of c=64`,

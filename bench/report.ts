@@ -65,3 +65,9 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** "lowest-highest" of the values, each written by `format`; "—" when there are none. */
+export function range(values: readonly number[], format: (value: number) => string): string {
+  if (values.length === 0) return "—";
+  return `${format(Math.min(...values))}-${format(Math.max(...values))}`;
+}

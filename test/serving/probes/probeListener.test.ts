@@ -198,28 +198,22 @@ describe("probe listener (PROBE_PORT)", function () {
   });
 
   it("fails to start, saying so, when its thread dies or throws before listening", async () => {
-    const spawnExit = () => new Worker("process.exit(3)", { eval: true });
-    await assert.rejects(
-      ProbeListener.start({
-        host: "127.0.0.1",
-        port: 0,
-        service: fakeSource(),
-        logger: memoryLogger(),
-        spawnWorker: spawnExit,
-      }),
-      { message: "probe listener thread exited with code 3 while starting" },
-    );
-    const spawnThrow = () => new Worker("throw new Error('no sockets here')", { eval: true });
-    await assert.rejects(
-      ProbeListener.start({
-        host: "127.0.0.1",
-        port: 0,
-        service: fakeSource(),
-        logger: memoryLogger(),
-        spawnWorker: spawnThrow,
-      }),
-      { message: "probe listener thread failed while starting: no sockets here" },
-    );
+    const cases: Array<[code: string, message: string]> = [
+      ["process.exit(3)", "probe listener thread exited with code 3 while starting"],
+      ["throw new Error('no sockets here')", "probe listener thread failed while starting: no sockets here"],
+    ];
+    for (const [code, message] of cases) {
+      await assert.rejects(
+        ProbeListener.start({
+          host: "127.0.0.1",
+          port: 0,
+          service: fakeSource(),
+          logger: memoryLogger(),
+          spawnWorker: () => new Worker(code, { eval: true }),
+        }),
+        { message },
+      );
+    }
   });
 
   it("refuses connections once closed", async () => {
